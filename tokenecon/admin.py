@@ -1,0 +1,190 @@
+"""Django admin for the marketplace and the ledger. Ledger rows are read-only here."""
+
+import uuid
+
+from django.contrib import admin, messages
+
+from tokenecon.errors import TokenEconomyError
+from tokenecon.models import (
+    Account,
+    Course,
+    Enrollment,
+    Entry,
+    Learner,
+    LearnerActivity,
+    PriceChange,
+    Teacher,
+    Transfer,
+)
+from tokenecon.services.enrollment import refund_enrollment
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Ledger rows are append-only: the admin shows them and never changes or deletes them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Teacher)
+class TeacherAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "display_name", "quality_score", "years_experience", "joined_on"]
+    search_fields = ["external_id", "display_name", "user__username"]
+    list_filter = ["years_experience"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Learner)
+class LearnerAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "user", "country", "joined_on", "age_group", "acquisition_channel"]
+    search_fields = ["external_id", "user__username", "user__email"]
+    list_filter = ["country", "age_group", "education", "acquisition_channel"]
+    autocomplete_fields = ["user"]
+    date_hierarchy = "joined_on"
+
+
+class PriceChangeInline(admin.TabularInline):
+    model = PriceChange
+    extra = 0
+    fields = ["effective_at", "old_price_tokens", "new_price_tokens", "source", "approved_by", "note"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "title",
+        "teacher",
+        "category",
+        "difficulty",
+        "price_tokens",
+        "status",
+        "launch_date",
+    ]
+    list_filter = ["category", "difficulty", "status", "certificate_offered"]
+    search_fields = ["code", "title", "teacher__display_name", "teacher__external_id"]
+    autocomplete_fields = ["teacher"]
+    list_select_related = ["teacher"]
+    inlines = [PriceChangeInline]
+
+
+@admin.register(PriceChange)
+class PriceChangeAdmin(admin.ModelAdmin):
+    list_display = ["course", "old_price_tokens", "new_price_tokens", "effective_at", "source", "approved_by"]
+    list_filter = ["source"]
+    search_fields = ["course__code", "course__title"]
+    autocomplete_fields = ["course", "approved_by"]
+    list_select_related = ["course", "approved_by"]
+    date_hierarchy = "effective_at"
+
+
+@admin.action(description="Refund selected enrollments through the ledger")
+def refund_selected(modeladmin, request, queryset):
+    refunded, refused = 0, []
+    for enrollment in queryset:
+        try:
+            refund_enrollment(
+                enrollment=enrollment,
+                idempotency_key=f"admin-refund-{enrollment.pk}-{uuid.uuid4()}",
+                reason=f"Refunded by {request.user.username} in the admin",
+            )
+            refunded += 1
+        except TokenEconomyError as exc:
+            refused.append(f"#{enrollment.pk}: {exc}")
+    if refunded:
+        modeladmin.message_user(request, f"Refunded {refunded} enrollment(s).", messages.SUCCESS)
+    for reason in refused:
+        modeladmin.message_user(request, f"Not refunded {reason}", messages.ERROR)
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "learner",
+        "course",
+        "enrolled_at",
+        "price_paid_tokens",
+        "discount_pct",
+        "status",
+        "progress_pct",
+        "rating",
+    ]
+    list_filter = ["status", "course__category", "rating"]
+    search_fields = ["learner__external_id", "course__code", "course__title"]
+    autocomplete_fields = ["learner", "course"]
+    list_select_related = ["learner", "course"]
+    date_hierarchy = "enrolled_at"
+    actions = [refund_selected]
+    readonly_fields = ["list_price_tokens", "price_paid_tokens", "discount_pct"]
+
+    def has_add_permission(self, request):
+        # Enrollments are created by a purchase through the ledger, never typed in.
+        return False
+
+
+@admin.register(LearnerActivity)
+class LearnerActivityAdmin(admin.ModelAdmin):
+    list_display = [
+        "learner",
+        "day",
+        "course",
+        "lessons_completed",
+        "minutes",
+        "forum_posts",
+        "assignments_submitted",
+    ]
+    search_fields = ["learner__external_id", "course__code"]
+    autocomplete_fields = ["learner", "course"]
+    date_hierarchy = "day"
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "owner", "balance_tokens", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["owner__username"]
+    list_select_related = ["owner"]
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    fields = ["account", "amount_tokens"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "created_at", "memo", "idempotency_key", "enrollment", "reverses"]
+    list_filter = ["kind"]
+    search_fields = ["idempotency_key", "memo"]
+    date_hierarchy = "created_at"
+    inlines = [EntryInline]
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "transfer", "account", "amount_tokens"]
+    list_filter = ["account__kind", "transfer__kind"]
+    search_fields = ["transfer__idempotency_key", "account__owner__username"]
+    list_select_related = ["transfer", "account", "account__owner"]

@@ -1,0 +1,40 @@
+"""Domain errors raised by services; the API and pages turn them into clear 4xx answers."""
+
+
+class TokenEconomyError(Exception):
+    """Base class: a business rule refused the request and nothing was written."""
+
+    status_code = 400
+
+
+class InsufficientTokens(TokenEconomyError):
+    status_code = 402
+
+    def __init__(self, *, account_label: str, needed_tokens: int, balance_tokens: int):
+        self.needed_tokens = needed_tokens
+        self.balance_tokens = balance_tokens
+        super().__init__(
+            f"Not enough tokens in {account_label}: {needed_tokens} needed, {balance_tokens} available."
+        )
+
+
+class AlreadyEnrolled(TokenEconomyError):
+    status_code = 409
+
+
+class IdempotencyConflict(TokenEconomyError):
+    status_code = 409
+
+
+class InvalidAmount(TokenEconomyError):
+    pass
+
+
+class NotRefundable(TokenEconomyError):
+    status_code = 409
+
+
+class LedgerImmutable(TokenEconomyError):
+    """Raised when code tries to change or delete a ledger row."""
+
+    status_code = 405

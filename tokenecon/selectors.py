@@ -1,0 +1,83 @@
+"""Shared reads of the marketplace and ledger, so pages and the API show the same numbers."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from tokenecon.models import (
+    Account,
+    AccountKind,
+    Course,
+    Enrollment,
+    EnrollmentStatus,
+    Entry,
+    Learner,
+    Teacher,
+    Transfer,
+)
+from tokenecon.services.rates import tokens_to_money
+
+
+def catalog_courses() -> QuerySet[Course]:
+    return Course.objects.select_related("teacher").order_by("code")
+
+
+def accounts_of_user(user) -> QuerySet[Account]:
+    return Account.objects.filter(owner=user).order_by("kind")
+
+
+def balance_of_user(user, kind: str) -> int:
+    account = Account.objects.filter(owner=user, kind=kind).only("balance_tokens").first()
+    return account.balance_tokens if account else 0
+
+
+def entries_of_user(user) -> QuerySet[Entry]:
+    """The caller's side of every transfer touching their accounts, newest first."""
+    return (
+        Entry.objects.filter(account__owner=user)
+        .select_related("transfer", "account")
+        .order_by("-transfer__created_at", "-transfer_id")
+    )
+
+
+def teacher_overview(*, teacher: Teacher) -> dict:
+    courses = Course.objects.filter(teacher=teacher).annotate(
+        live_enrollments=Count("enrollments", filter=~Q(enrollments__status=EnrollmentStatus.REFUNDED))
+    )
+    earnings = balance_of_user(teacher.user, AccountKind.TEACHER_EARNINGS)
+    return {
+        "teacher": teacher,
+        "courses": courses.order_by("code"),
+        "earnings_tokens": earnings,
+        "earnings_money": tokens_to_money(earnings),
+    }
+
+
+def learner_overview(*, learner: Learner) -> dict:
+    balance = balance_of_user(learner.user, AccountKind.LEARNER_WALLET)
+    return {
+        "learner": learner,
+        "balance_tokens": balance,
+        "balance_money": tokens_to_money(balance),
+        "enrollments": Enrollment.objects.filter(learner=learner).select_related("course")[:20],
+        "entries": entries_of_user(learner.user)[:10],
+    }
+
+
+def platform_overview() -> dict:
+    by_kind = dict(
+        Account.objects.values("kind").annotate(total=Sum("balance_tokens")).values_list("kind", "total")
+    )
+    revenue = by_kind.get(AccountKind.PLATFORM_REVENUE) or 0
+    return {
+        "teacher_count": Teacher.objects.count(),
+        "learner_count": Learner.objects.count(),
+        "course_count": Course.objects.count(),
+        "enrollment_count": Enrollment.objects.count(),
+        "transfer_count": Transfer.objects.count(),
+        "tokens_issued": -(by_kind.get(AccountKind.PLATFORM_TREASURY) or 0),
+        "tokens_in_wallets": by_kind.get(AccountKind.LEARNER_WALLET) or 0,
+        "tokens_owed_to_teachers": by_kind.get(AccountKind.TEACHER_EARNINGS) or 0,
+        "platform_revenue_tokens": revenue,
+        "platform_revenue_money": tokens_to_money(revenue),
+    }

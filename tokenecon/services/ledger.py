@@ -1,0 +1,228 @@
+"""Posting balanced transfers to the token ledger.
+
+Every write locks the balance rows it touches with ``select_for_update()`` in primary-key order
+(no deadlocks between two transfers on the same accounts) and moves balances with conditional
+``UPDATE ... WHERE balance >= amount`` statements, so two concurrent spends of the same tokens
+cannot both pass even where row locks do not exist (SQLite serialises writers instead). The
+database check constraint on ``Account`` is the last line of defence.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from tokenecon.errors import IdempotencyConflict, InsufficientTokens, InvalidAmount
+from tokenecon.models import Account, AccountKind, Entry, Transfer
+from tokenecon.models.ledger import NON_NEGATIVE_KINDS
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TransferSpec:
+    """A transfer to post: legs are (account id, signed amount) pairs that sum to zero."""
+
+    kind: str
+    idempotency_key: str
+    legs: tuple[tuple[int, int], ...]
+    memo: str = ""
+    created_at: datetime | None = None
+    enrollment_id: int | None = None
+    reverses_id: int | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+def platform_account(kind: str) -> Account:
+    account, _ = Account.objects.get_or_create(kind=kind, owner=None)
+    return account
+
+
+def account_for_user(*, user_id: int, kind: str) -> Account:
+    account, _ = Account.objects.get_or_create(kind=kind, owner_id=user_id)
+    return account
+
+
+def _normalise_legs(legs: Iterable[tuple[int, int]]) -> dict[int, int]:
+    merged: dict[int, int] = defaultdict(int)
+    for account_id, amount in legs:
+        if not isinstance(amount, int) or isinstance(amount, bool):
+            raise InvalidAmount(f"Token amounts are whole numbers, got {amount!r}.")
+        merged[account_id] += amount
+    merged = {a: amt for a, amt in merged.items() if amt != 0}
+    if sum(merged.values()) != 0:
+        raise InvalidAmount("The entries of a transfer must sum to zero.")
+    if len(merged) < 2:
+        raise InvalidAmount("A transfer moves tokens between at least two accounts.")
+    return merged
+
+
+def _label(account: Account) -> str:
+    if account.kind == AccountKind.LEARNER_WALLET:
+        return "the wallet"
+    if account.kind == AccountKind.TEACHER_EARNINGS:
+        return "the teacher's earnings account"
+    return account.get_kind_display()
+
+
+def _lock_accounts(account_ids: Iterable[int]) -> dict[int, Account]:
+    ids = sorted(set(account_ids))
+    locked = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    missing = set(ids) - locked.keys()
+    if missing:
+        raise InvalidAmount(f"Unknown account ids: {sorted(missing)}.")
+    return locked
+
+
+def _apply_deltas(deltas: dict[int, int], accounts: dict[int, Account]) -> None:
+    """Move balances; a debit applies only while the balance covers it."""
+    for account_id, delta in sorted(deltas.items()):
+        account = accounts[account_id]
+        rows = Account.objects.filter(pk=account_id)
+        if delta < 0 and account.kind in NON_NEGATIVE_KINDS:
+            rows = rows.filter(balance_tokens__gte=-delta)
+        if rows.update(balance_tokens=F("balance_tokens") + delta) != 1:
+            current = Account.objects.values_list("balance_tokens", flat=True).get(pk=account_id)
+            raise InsufficientTokens(
+                account_label=_label(account), needed_tokens=-delta, balance_tokens=current
+            )
+        account.balance_tokens += delta
+
+
+def post_transfer_locked(spec: TransferSpec) -> Transfer:
+    """Post one transfer inside the caller's transaction. Callers are services, not views."""
+    legs = _normalise_legs(spec.legs)
+    accounts = _lock_accounts(legs)
+    for account_id, amount in legs.items():
+        account = accounts[account_id]
+        if amount < 0 and account.kind in NON_NEGATIVE_KINDS and account.balance_tokens + amount < 0:
+            raise InsufficientTokens(
+                account_label=_label(account),
+                needed_tokens=-amount,
+                balance_tokens=account.balance_tokens,
+            )
+    transfer = Transfer.objects.create(
+        kind=spec.kind,
+        idempotency_key=spec.idempotency_key,
+        memo=spec.memo,
+        created_at=spec.created_at or timezone.now(),
+        enrollment_id=spec.enrollment_id,
+        reverses_id=spec.reverses_id,
+    )
+    Entry.objects.bulk_create(
+        Entry(transfer=transfer, account_id=account_id, amount_tokens=amount)
+        for account_id, amount in sorted(legs.items())
+    )
+    _apply_deltas(legs, accounts)
+    return transfer
+
+
+def existing_transfer(idempotency_key: str, *, kind: str) -> Transfer | None:
+    transfer = Transfer.objects.filter(idempotency_key=idempotency_key).first()
+    if transfer is not None and transfer.kind != kind:
+        raise IdempotencyConflict(
+            f"Idempotency key {idempotency_key!r} was already used for a {transfer.kind} transfer."
+        )
+    return transfer
+
+
+def run_idempotent(
+    *, idempotency_key: str, kind: str, write: Callable[[], T], replay: Callable[[Transfer], T]
+) -> T:
+    """Run ``write`` in a durable transaction once per key; later calls get ``replay(existing)``.
+
+    Two racing calls with the same key: the loser's insert hits the unique key, its transaction
+    rolls back whole, and it returns what the winner wrote.
+    """
+    if not idempotency_key:
+        raise InvalidAmount("An idempotency key is required.")
+    existing = existing_transfer(idempotency_key, kind=kind)
+    if existing is not None:
+        return replay(existing)
+    try:
+        with transaction.atomic(durable=True):
+            return write()
+    except IntegrityError:
+        existing = existing_transfer(idempotency_key, kind=kind)
+        if existing is None:
+            raise
+        return replay(existing)
+
+
+def check_same_legs(transfer: Transfer, legs: Sequence[tuple[int, int]]) -> Transfer:
+    stored = dict(transfer.entries.values_list("account_id", "amount_tokens"))
+    if stored != _normalise_legs(legs):
+        raise IdempotencyConflict(
+            f"Idempotency key {transfer.idempotency_key!r} was already used for a different transfer."
+        )
+    return transfer
+
+
+def post_transfers_bulk(specs: Sequence[TransferSpec], *, batch_size: int = 2000) -> list[Transfer]:
+    """Post many transfers in one transaction with a handful of queries (imports, simulator).
+
+    Same rules as one-by-one posting: every transfer balanced, keys unique (already-posted keys
+    are skipped), and no non-negative account dips below zero at any point in the given order.
+    All or nothing: one failing transfer rolls back the whole batch.
+    """
+    if not specs:
+        return []
+    with transaction.atomic():
+        keys = [s.idempotency_key for s in specs]
+        if len(set(keys)) != len(keys):
+            raise IdempotencyConflict("The same idempotency key appears twice in one batch.")
+        done = set(
+            Transfer.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True)
+        )
+        todo = [s for s in specs if s.idempotency_key not in done]
+        normalised = [_normalise_legs(s.legs) for s in todo]
+        accounts = _lock_accounts({a for legs in normalised for a in legs})
+        running = {a: acc.balance_tokens for a, acc in accounts.items()}
+        for spec, legs in zip(todo, normalised, strict=True):
+            for account_id, amount in legs.items():
+                running[account_id] += amount
+                account = accounts[account_id]
+                if running[account_id] < 0 and account.kind in NON_NEGATIVE_KINDS:
+                    raise InsufficientTokens(
+                        account_label=f"{_label(account)} (transfer {spec.idempotency_key})",
+                        needed_tokens=-amount,
+                        balance_tokens=running[account_id] - amount,
+                    )
+        now = timezone.now()
+        transfers = Transfer.objects.bulk_create(
+            [
+                Transfer(
+                    kind=s.kind,
+                    idempotency_key=s.idempotency_key,
+                    memo=s.memo,
+                    created_at=s.created_at or now,
+                    enrollment_id=s.enrollment_id,
+                    reverses_id=s.reverses_id,
+                )
+                for s in todo
+            ],
+            batch_size=batch_size,
+        )
+        Entry.objects.bulk_create(
+            (
+                Entry(transfer_id=t.pk, account_id=account_id, amount_tokens=amount)
+                for t, legs in zip(transfers, normalised, strict=True)
+                for account_id, amount in sorted(legs.items())
+            ),
+            batch_size=batch_size,
+        )
+        changed = {a: running[a] for a in running if running[a] != accounts[a].balance_tokens}
+        ids = sorted(changed)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            Account.objects.filter(pk__in=chunk).update(
+                balance_tokens=Case(*(When(pk=a, then=Value(changed[a])) for a in chunk))
+            )
+        return transfers

@@ -1,0 +1,27 @@
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from tokenecon.permissions import is_learner, is_staff, is_teacher
+from tokenecon.services.health import check_health
+
+
+def home(request):
+    user = request.user
+    if not user.is_authenticated:
+        return redirect("login")
+    if is_staff(user):
+        return redirect("analytics:dashboard")
+    if is_teacher(user):
+        return redirect("pricing:teacher_home")
+    if is_learner(user):
+        return redirect("learners:learner_home")
+    return redirect("login")
+
+
+@require_GET
+@never_cache
+def health(request):
+    report = check_health()
+    return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
