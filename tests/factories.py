@@ -31,6 +31,7 @@ class StaffFactory(UserFactory):
 class TeacherFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Teacher
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     external_id = factory.Sequence(lambda n: f"T{n:05d}")
@@ -47,6 +48,7 @@ class TeacherFactory(factory.django.DjangoModelFactory):
 class LearnerFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Learner
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     external_id = factory.Sequence(lambda n: f"L{n:05d}")

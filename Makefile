@@ -1,0 +1,53 @@
+# Token Economy: `make run` sets everything up and serves the app; `make test` runs lint and the suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+MANAGE := $(BIN)/python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run serve worker migrate demo test lint format bench clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Local runs use DEBUG (no secret key to manage); production uses tokenecon.settings.production.
+run serve worker migrate demo: export DJANGO_DEBUG ?= 1
+
+migrate: install
+	$(MANAGE) migrate --noinput
+
+demo: migrate
+	$(MANAGE) seed_demo
+
+run: demo
+	@echo "Serving on http://$(HOST):$(PORT)/ with a Celery worker (Ctrl-C stops both)"
+	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/celery -A tokenecon worker --beat --loglevel=INFO --concurrency=2 & worker=$$!; \
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+worker: install
+	$(BIN)/celery -A tokenecon worker --beat --loglevel=INFO --concurrency=2
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/bench_ledger.py
+
+clean:
+	rm -rf var db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles
