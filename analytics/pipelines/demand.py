@@ -1,0 +1,305 @@
+"""Training the demand models as a pipeline run (data -> understanding -> preparation ->
+training -> evaluation -> report), registering all six and promoting the one the rule selects."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from sklearn.model_selection import GroupKFold
+
+from analytics.services.pipeline import PipelineSpec, StageContext, register_pipeline
+from analytics.services.registry import NewVersion, promote_version, register_model_versions
+from pricing import selectors
+from pricing.ml.artifact import DemandArtifact
+from pricing.ml.demand import (
+    CONTROLS,
+    MODEL_CLASSES,
+    TREE_FEATURES,
+    DemandModel,
+    GAMDemand,
+    LinearLogLog,
+    naive_cross_sectional_elasticities,
+)
+from pricing.ml.evaluation import (
+    category_elasticities,
+    current_rows,
+    demand_curve_error,
+    holdout_metrics,
+    select_model,
+)
+from pricing.ml.panel import build_weekly_panel, time_split
+from pricing.services.truth import load_truth
+
+MODEL_NAME = "demand"
+DEFAULTS = {"holdout_weeks": 8, "cv_folds": 3, "bootstrap_reps": 4, "seed": 0}
+
+
+def fit_family(panel: pd.DataFrame, *, seed: int = 0, only: list[str] | None = None) -> tuple[dict, dict]:
+    """Fit the six models on one panel; the linear model's course effects are shared."""
+    fitted, seconds = {}, {}
+    started = time.perf_counter()
+    linear = LinearLogLog(random_state=seed).fit(panel)
+    seconds["linear"] = time.perf_counter() - started
+    fitted["linear"] = linear
+    for name, cls in MODEL_CLASSES.items():
+        if name == "linear" or (only and name not in only):
+            continue
+        started = time.perf_counter()
+        model = cls(random_state=seed)
+        if isinstance(model, GAMDemand):
+            model.fit(panel, effects=linear.effects, controls=linear)
+        else:
+            model.fit(panel, effects=linear.effects)
+        fitted[name] = model
+        seconds[name] = time.perf_counter() - started
+    return fitted, seconds
+
+
+def _params(ctx: StageContext) -> dict:
+    return {**DEFAULTS, **ctx.params}
+
+
+# -- stages ---------------------------------------------------------------------------------------
+def stage_data(ctx: StageContext) -> dict:
+    courses = selectors.course_frame()
+    if courses.empty:
+        raise ValueError("There are no courses: load or simulate data first.")
+    enrollments = selectors.enrollment_frame()
+    if enrollments.empty:
+        raise ValueError("There are no enrollments to learn demand from.")
+    changes = selectors.price_change_frame()
+    first, last = selectors.enrollment_window()
+    ctx.save(
+        "tables",
+        {"courses": courses, "enrollments": enrollments, "changes": changes, "first": first, "last": last},
+    )
+    return {
+        "courses": len(courses),
+        "enrollments": len(enrollments),
+        "price_changes": len(changes),
+        "window": [str(first), str(last)],
+    }
+
+
+def stage_understanding(ctx: StageContext) -> dict:
+    tables = ctx.load("tables")
+    courses, changes = tables["courses"], tables["changes"]
+    changed = changes.groupby("course_id").size()
+    with_variation = int((changed > 1).sum())
+    by_category = courses.groupby("category").agg(
+        courses=("course_id", "size"), mean_price=("price_tokens", "mean")
+    )
+    return {
+        "courses_with_price_changes": with_variation,
+        "share_with_price_variation": round(with_variation / max(len(courses), 1), 3),
+        "price_changes_per_course": round(float(changed.mean()) if len(changed) else 0.0, 2),
+        "categories": {
+            k: {"courses": int(v["courses"]), "mean_price": round(float(v["mean_price"]), 1)}
+            for k, v in by_category.iterrows()
+        },
+    }
+
+
+def stage_preparation(ctx: StageContext) -> dict:
+    tables = ctx.load("tables")
+    params = _params(ctx)
+    panel = build_weekly_panel(
+        courses=tables["courses"],
+        price_changes=tables["changes"],
+        enrollments=tables["enrollments"],
+        start=tables["first"],
+        end=tables["last"],
+    )
+    train, test = time_split(panel, holdout_weeks=params["holdout_weeks"])
+    ctx.save("panel", {"panel": panel, "train": train, "test": test})
+    return {
+        "rows": len(panel),
+        "weeks": int(panel["week"].nunique()),
+        "train_rows": len(train),
+        "test_rows": len(test),
+        "zero_share": round(float((panel["enrollments"] == 0).mean()), 3),
+        "mean_weekly_enrollments": round(float(panel["enrollments"].mean()), 3),
+        "features": ["log_price", *CONTROLS],
+    }
+
+
+def stage_training(ctx: StageContext) -> dict:
+    params = _params(ctx)
+    data = ctx.load("panel")
+    train = data["train"]
+    ctx.progress(0.05, "fitting the six models on the training weeks")
+    models, seconds = fit_family(train, seed=params["seed"])
+    folds = GroupKFold(n_splits=params["cv_folds"])
+    cv_predictions = {name: np.zeros(len(train)) for name in models}
+    for fold, (fit_idx, held_idx) in enumerate(folds.split(train, groups=train["course_id"])):
+        ctx.progress(0.3 + 0.6 * fold / params["cv_folds"], f"course-grouped fold {fold + 1}")
+        fold_models, _ = fit_family(train.iloc[fit_idx], seed=params["seed"])
+        for name, model in fold_models.items():
+            cv_predictions[name][held_idx] = model.predict(train.iloc[held_idx])
+    y = train["enrollments"].to_numpy(dtype=float)
+    from pricing.ml.glm import poisson_deviance
+
+    course_cv = {
+        name: {"poisson_deviance": poisson_deviance(y, p), "rmse": float(np.sqrt(np.mean((y - p) ** 2)))}
+        for name, p in cv_predictions.items()
+    }
+    ctx.save("models", {"models": models, "seconds": seconds, "course_cv": course_cv})
+    return {"fit_seconds": {k: round(v, 3) for k, v in seconds.items()}, "course_cv": course_cv}
+
+
+def stage_evaluation(ctx: StageContext) -> dict:
+    params = _params(ctx)
+    data, trained, tables = ctx.load("panel"), ctx.load("models"), ctx.load("tables")
+    price_now = tables["courses"].set_index("course_id")["price_tokens"]
+    truth = load_truth()
+    rows = current_rows(data["panel"], price_now)
+    candidates, curves = {}, {}
+    for index, (name, model) in enumerate(trained["models"].items()):
+        ctx.progress(index / len(trained["models"]), f"evaluating {name}")
+        elasticities = category_elasticities(
+            model,
+            rows,
+            bootstrap_panel=data["train"],
+            bootstrap_reps=params["bootstrap_reps"],
+            seed=params["seed"],
+        )
+        result = {
+            "holdout": holdout_metrics(model, data["test"]),
+            "course_cv": trained["course_cv"][name],
+            "fit_seconds": trained["seconds"][name],
+            "category_elasticities": dict(
+                zip(elasticities["category"], elasticities["elasticity"], strict=True)
+            ),
+            "intervals": elasticities.to_dict(orient="records"),
+        }
+        if truth is not None:
+            result["truth"] = _truth_scores(model, rows, elasticities, truth)
+        candidates[name] = result
+        curves[name] = elasticities
+    best, rule = select_model(candidates)
+    ctx.progress(0.9, f"refitting {best} on every week")
+    production, _ = fit_family(data["panel"], seed=params["seed"], only=[best])
+    final = production[best]
+    final_elasticities = category_elasticities(
+        final,
+        rows,
+        bootstrap_panel=data["panel"],
+        bootstrap_reps=params["bootstrap_reps"],
+        seed=params["seed"],
+    )
+    naive = naive_cross_sectional_elasticities(data["panel"])
+    evaluation = {"candidates": candidates, "selected": best, "rule": rule, "naive": naive}
+    if truth is not None:
+        evaluation["naive_truth_mae"] = float(
+            np.mean(
+                [
+                    abs(naive[c] - truth.category_elasticity[c])
+                    for c in naive
+                    if c in truth.category_elasticity
+                ]
+            )
+        )
+        evaluation["truth_category_elasticity"] = truth.category_elasticity
+    ctx.save(
+        "evaluation",
+        {"evaluation": evaluation, "final": final, "final_elasticities": final_elasticities, "rows": rows},
+    )
+    return {k: v for k, v in evaluation.items() if k != "candidates"} | {
+        "candidates": {n: {k: v for k, v in c.items() if k != "intervals"} for n, c in candidates.items()}
+    }
+
+
+def _truth_scores(model: DemandModel, rows: pd.DataFrame, elasticities: pd.DataFrame, truth) -> dict:
+    estimate = dict(zip(elasticities["category"], elasticities["elasticity"], strict=True))
+    errors = {
+        c: float(estimate[c] - truth.category_elasticity[c])
+        for c in estimate
+        if c in truth.category_elasticity
+    }
+    scores = {
+        "category_errors": errors,
+        "category_mae": float(np.mean(np.abs(list(errors.values())))),
+        "category_max_abs_error": float(np.max(np.abs(list(errors.values())))),
+    }
+    if truth.curves is not None:
+        scores.update(demand_curve_error(model, rows, truth.curves))
+    return scores
+
+
+def stage_report(ctx: StageContext) -> dict:
+    from analytics.reports.demand import build_demand_report
+
+    data, trained, evaluated = ctx.load("panel"), ctx.load("models"), ctx.load("evaluation")
+    evaluation = evaluated["evaluation"]
+    report_json, report_html = build_demand_report(
+        evaluation=evaluation,
+        models=trained["models"],
+        final=evaluated["final"],
+        final_elasticities=evaluated["final_elasticities"],
+        rows=evaluated["rows"],
+        test=data["test"],
+    )
+    panel = data["panel"]
+    window = (panel["week_start"].min().date(), (panel["week_start"].max() + pd.Timedelta(days=6)).date())
+    versions = []
+    for name, model in trained["models"].items():
+        chosen = name == evaluation["selected"]
+        model_to_store = evaluated["final"] if chosen else model
+        elasticities = (
+            evaluated["final_elasticities"] if chosen else category_elasticities(model, evaluated["rows"])
+        )
+        versions.append(
+            NewVersion(
+                algorithm=name,
+                artifact=DemandArtifact(
+                    model=model_to_store,
+                    current=evaluated["rows"],
+                    category_elasticities=elasticities,
+                    trained_on={"weeks": int(panel["week"].nunique()), "rows": len(panel)},
+                ),
+                params={
+                    "class": type(model).__name__,
+                    **{
+                        k: v
+                        for k, v in vars(model).items()
+                        if isinstance(v, int | float | str) and not k.startswith("_")
+                    },
+                },
+                features=["log_price", *CONTROLS]
+                if name in ("linear", "poly2", "poly3", "gam")
+                else TREE_FEATURES,
+                metrics={k: v for k, v in evaluation["candidates"][name].items() if k != "intervals"},
+                data_start=window[0],
+                data_end=window[1],
+                selected=chosen,
+            )
+        )
+    registered = register_model_versions(name=MODEL_NAME, versions=versions, run=ctx.run)
+    winner = next(v for v in registered if v.selected)
+    promote_version(version=winner)
+    report_json["registered_versions"] = {v.algorithm: v.version for v in registered}
+    report_json["production_version"] = winner.version
+    return {"report": report_json, "report_html": report_html}
+
+
+def _fingerprint(params: dict) -> str:
+    return str(sorted(selectors.data_signature().items())) + str(settings.TOKEN_PRICE_MIN)
+
+
+DEMAND_PIPELINE = register_pipeline(
+    PipelineSpec(
+        kind="demand",
+        stages={
+            "data": stage_data,
+            "understanding": stage_understanding,
+            "preparation": stage_preparation,
+            "training": stage_training,
+            "evaluation": stage_evaluation,
+            "report": stage_report,
+        },
+        fingerprint=_fingerprint,
+    )
+)

@@ -1,0 +1,201 @@
+"""Metrics, per-category elasticities with intervals, truth comparison and the selection rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from pricing.ml.demand import (
+    DemandModel,
+    GAMDemand,
+    PolynomialLogPrice,
+    RandomForestDemand,
+    add_model_columns,
+)
+from pricing.ml.glm import poisson_deviance
+
+Z_95 = 1.959963984540054
+# Simpler models win ties: order of preference when scores are equal.
+SIMPLICITY = ["linear", "poly2", "poly3", "gam", "gradient_boosting", "random_forest"]
+
+
+def holdout_metrics(model: DemandModel, test: pd.DataFrame) -> dict:
+    y = test["enrollments"].to_numpy(dtype=float)
+    mu = model.predict(test)
+    residual = y - mu
+    total = np.sum((y - y.mean()) ** 2)
+    return {
+        "poisson_deviance": poisson_deviance(y, mu),
+        "rmse": float(np.sqrt(np.mean(residual**2))),
+        "mae": float(np.mean(np.abs(residual))),
+        "r2": float(1 - np.sum(residual**2) / total) if total > 0 else 0.0,
+        "rows": int(len(y)),
+    }
+
+
+def current_rows(panel: pd.DataFrame, current_price: pd.Series) -> pd.DataFrame:
+    """Each course's latest week, at its current price: the state pricing decisions start from."""
+    latest = panel.sort_values("week").groupby("course_id", observed=True).tail(1).copy()
+    latest["price"] = latest["course_id"].map(current_price).astype(float)
+    latest["log_price"] = np.log(latest["price"])
+    latest["exposure_days"] = 7
+    return latest.reset_index(drop=True)
+
+
+def _category_means(values: np.ndarray, categories: pd.Series) -> pd.Series:
+    return pd.Series(values).groupby(categories.astype(str).to_numpy()).mean()
+
+
+def category_elasticities(
+    model: DemandModel,
+    rows: pd.DataFrame,
+    *,
+    bootstrap_panel: pd.DataFrame | None = None,
+    bootstrap_reps: int = 0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Mean per-course elasticity at current prices, per category, with a 95% interval."""
+    estimate = _category_means(model.elasticity(rows), rows["category"])
+    lower, upper, method = _intervals(model, rows, estimate, bootstrap_panel, bootstrap_reps, seed)
+    counts = rows["category"].astype(str).value_counts()
+    return pd.DataFrame(
+        {
+            "category": estimate.index,
+            "elasticity": estimate.to_numpy(),
+            "lower": lower.reindex(estimate.index).to_numpy(),
+            "upper": upper.reindex(estimate.index).to_numpy(),
+            "courses": counts.reindex(estimate.index).to_numpy(),
+            "interval": method,
+        }
+    )
+
+
+def _intervals(model, rows, estimate, panel, reps, seed):
+    categories = rows["category"].astype(str)
+    if isinstance(model, PolynomialLogPrice):
+        frame = add_model_columns(rows, model.categories)
+        gradient = pd.DataFrame(model.elasticity_gradient(frame, frame["log_price"].to_numpy()))
+        mean_gradient = gradient.groupby(categories.to_numpy()).mean()
+        se = np.sqrt(np.einsum("ij,jk,ik->i", mean_gradient.to_numpy(), model.cov_, mean_gradient.to_numpy()))
+        se = pd.Series(se, index=mean_gradient.index)
+        return estimate - Z_95 * se, estimate + Z_95 * se, "delta method, course-clustered"
+    if isinstance(model, GAMDemand):
+        se = _gam_standard_errors(model, rows)
+        return estimate - Z_95 * se, estimate + Z_95 * se, "delta method on the GAM coefficients"
+    if isinstance(model, RandomForestDemand):
+        per_tree = []
+        frame = add_model_columns(rows, model.categories)
+        from pricing.ml.demand import TREE_FEATURES
+
+        X = frame[TREE_FEATURES].to_numpy(dtype=float)
+        h = model.finite_difference
+        up, down = X.copy(), X.copy()
+        up[:, 0] += h
+        down[:, 0] -= h
+        for tree in model.estimator.estimators_:
+            e = (
+                np.log(np.maximum(tree.predict(up), 1e-9)) - np.log(np.maximum(tree.predict(down), 1e-9))
+            ) / (2 * h)
+            per_tree.append(_category_means(e, categories))
+        spread = pd.concat(per_tree, axis=1)
+        se = spread.std(axis=1) / np.sqrt(spread.shape[1])
+        return estimate - Z_95 * se, estimate + Z_95 * se, "spread across trees"
+    if reps > 0 and panel is not None:
+        rng = np.random.default_rng(seed)
+        draws = []
+        course_ids = panel["course_id"].unique()
+        for _ in range(reps):
+            chosen = rng.choice(course_ids, size=len(course_ids), replace=True)
+            sample = panel.set_index("course_id").loc[chosen].reset_index()
+            refit = type(model)(random_state=seed).fit(sample, effects=model.effects)
+            draws.append(_category_means(refit.elasticity(rows), categories))
+        spread = pd.concat(draws, axis=1)
+        return (
+            spread.quantile(0.025, axis=1),
+            spread.quantile(0.975, axis=1),
+            f"course bootstrap ({reps} refits)",
+        )
+    nan = pd.Series(np.nan, index=estimate.index)
+    return nan, nan, "none"
+
+
+def _gam_standard_errors(model: GAMDemand, rows: pd.DataFrame) -> pd.Series:
+    frame = add_model_columns(rows, model.categories)
+    x = model.centered(frame, frame["log_price"].to_numpy())
+    cat_index = pd.Categorical(frame["category"].astype(str), categories=model.categories).codes
+    h = 0.02
+    inside = np.clip(x, model.x_range[0] + h, model.x_range[1] - h)
+    up = model.gam._modelmat(model._gam_design(inside + h, cat_index))
+    down = model.gam._modelmat(model._gam_design(inside - h, cat_index))
+    derivative = sparse.csr_matrix((up - down) / (2 * h))
+    cov = model.gam.statistics_["cov"]
+    result = {}
+    for code, category in enumerate(model.categories):
+        member = cat_index == code
+        if not member.any():
+            continue
+        g = np.asarray(derivative[member].mean(axis=0)).ravel()
+        result[category] = float(np.sqrt(max(g @ cov @ g, 0.0)))
+    return pd.Series(result)
+
+
+def demand_curve_error(model: DemandModel, rows: pd.DataFrame, truth_curves: pd.DataFrame) -> dict:
+    """Compare predicted 30-day enrollments with the true curve on the truth's price grid.
+
+    ``truth_curves``: course_id, price, expected_enrollments_30d. Prices within 0.5x-2x of the
+    current price are compared (where pricing decisions live). Reports the median over courses of
+    the mean absolute log ratio, for levels and for shapes (both curves scaled to 1 at the
+    current price).
+    """
+    merged = truth_curves.merge(rows, on="course_id", suffixes=("_grid", ""))
+    near = (merged["price_grid"] >= 0.5 * merged["price"]) & (merged["price_grid"] <= 2 * merged["price"])
+    merged = merged[near]
+    predicted = model.predict_weekly(merged, merged["price_grid"].to_numpy()) * 30 / 7
+    at_current = model.predict_weekly(merged) * 30 / 7
+    true = merged["expected_enrollments_30d"].to_numpy()
+    true_current = (
+        merged.groupby("course_id")["expected_enrollments_30d"]
+        .transform(
+            lambda s: s.iloc[
+                np.argmin(np.abs(merged.loc[s.index, "price_grid"] - merged.loc[s.index, "price"]))
+            ]
+        )
+        .to_numpy()
+    )
+    eps = 1e-6
+    level = np.abs(np.log((predicted + eps) / (true + eps)))
+    shape = np.abs(np.log(((predicted + eps) / (at_current + eps)) / ((true + eps) / (true_current + eps))))
+    per_course = pd.DataFrame({"course_id": merged["course_id"].to_numpy(), "level": level, "shape": shape})
+    means = per_course.groupby("course_id").mean()
+    return {
+        "curve_level_error_median": float(means["level"].median()),
+        "curve_shape_error_median": float(means["shape"].median()),
+        "courses": int(len(means)),
+    }
+
+
+def select_model(candidates: dict[str, dict]) -> tuple[str, str]:
+    """Pick the production model from held-out evidence only (never from the simulator's truth).
+
+    1. A model is eligible only if every category's elasticity is negative (demand falls with
+       price) and its interval does not lie wholly above zero.
+    2. Among eligible models, rank by held-out Poisson deviance on the last weeks and by Poisson
+       deviance on courses it never saw (course-grouped cross-validation); the lowest mean rank wins.
+    3. Ties go to the simpler model.
+    """
+    eligible = {
+        name: c for name, c in candidates.items() if all(e < 0 for e in c["category_elasticities"].values())
+    }
+    if not eligible:
+        raise ValueError("No model estimated a negative elasticity in every category.")
+    names = list(eligible)
+    time_rank = pd.Series({n: eligible[n]["holdout"]["poisson_deviance"] for n in names}).rank()
+    course_rank = pd.Series({n: eligible[n]["course_cv"]["poisson_deviance"] for n in names}).rank()
+    score = (time_rank + course_rank) / 2
+    best = min(names, key=lambda n: (score[n], SIMPLICITY.index(n) if n in SIMPLICITY else 99))
+    rule = (
+        "Eligible: negative elasticity in every category. Winner: lowest mean rank of held-out Poisson "
+        "deviance (last weeks) and course-grouped CV Poisson deviance; ties go to the simpler model."
+    )
+    return best, rule
