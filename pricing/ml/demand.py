@@ -26,6 +26,7 @@ import pandas as pd
 from pygam import PoissonGAM, l, s
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import PoissonRegressor
+from threadpoolctl import threadpool_limits
 
 from pricing.ml.glm import cluster_covariance, fit_poisson, fit_poisson_fixed_effects
 
@@ -45,6 +46,12 @@ TREE_FEATURES = [
     "certificate_offered",
 ]
 COLD_START_FEATURES = ["teacher_quality", "teacher_years", "duration_hours", "certificate_offered"]
+
+
+def single_openmp_thread():
+    """Histogram boosting splits tiny nodes with OpenMP; on two busy cores the threads spend far
+    more time waiting for each other than working (65 s instead of 0.2 s measured here)."""
+    return threadpool_limits(limits=1, user_api="openmp")
 
 
 def add_model_columns(frame: pd.DataFrame, categories: list[str]) -> pd.DataFrame:
@@ -365,7 +372,8 @@ class TreeDemand(DemandModel):
     def log_multiplier(self, frame: pd.DataFrame, log_price: np.ndarray) -> np.ndarray:
         X = frame[TREE_FEATURES].to_numpy(dtype=float).copy()
         X[:, 0] = log_price
-        return np.log(np.maximum(self.estimator.predict(X), 1e-9))
+        with single_openmp_thread():
+            return np.log(np.maximum(self.estimator.predict(X), 1e-9))
 
     def feature_importance(self) -> dict[str, float]:
         importances = getattr(self.estimator, "feature_importances_", None)

@@ -1,0 +1,96 @@
+import math
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import generics
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import IsAdminUser, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics import selectors
+from analytics.api.serializers import ElasticitiesSerializer, ModelVersionSerializer
+from analytics.services.registry import NoProductionModel, load_production_model
+from tokenecon.permissions import is_staff, is_teacher
+
+
+class StaffOrTeacher(IsAuthenticated):
+    """Model metrics and category elasticities are for staff and teachers, not learners."""
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and (is_staff(request.user) or is_teacher(request.user))
+
+
+@extend_schema(tags=["models"])
+class ModelVersionList(generics.ListAPIView):
+    """Every registered model version with its metrics (the seeds' /model_info)."""
+
+    serializer_class = ModelVersionSerializer
+    permission_classes = [IsAdminUser]
+    filterset_fields = ["name", "stage", "algorithm"]
+
+    def get_queryset(self):
+        return selectors.model_versions()
+
+
+def _clean(value):
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+@extend_schema(
+    tags=["models"],
+    responses=ElasticitiesSerializer,
+    examples=[
+        OpenApiExample(
+            "Demand elasticities",
+            response_only=True,
+            value={
+                "model": "demand",
+                "version": 7,
+                "algorithm": "poly2",
+                "categories": [
+                    {
+                        "category": "programming",
+                        "elasticity": -0.62,
+                        "lower": -0.71,
+                        "upper": -0.53,
+                        "courses": 210,
+                        "interval": "delta method, course-clustered",
+                        "demand_type": "inelastic",
+                    }
+                ],
+            },
+        )
+    ],
+)
+class CategoryElasticities(APIView):
+    """Per-category price elasticities of the production model, with 95% intervals."""
+
+    permission_classes = [StaffOrTeacher]
+
+    def get(self, request, name: str):
+        try:
+            version, artifact = load_production_model(name)
+        except NoProductionModel as exc:
+            raise NotFound(str(exc)) from exc
+        table = getattr(artifact, "category_elasticities", None)
+        if table is None:
+            raise NotFound(f"The {name} model has no price elasticities.")
+        categories = [
+            {
+                "category": row["category"],
+                "elasticity": float(row["elasticity"]),
+                "lower": _clean(row["lower"]),
+                "upper": _clean(row["upper"]),
+                "courses": int(row["courses"]),
+                "interval": row["interval"],
+                "demand_type": "elastic" if row["elasticity"] < -1 else "inelastic",
+            }
+            for row in table.to_dict(orient="records")
+        ]
+        payload = {
+            "model": name,
+            "version": version.version,
+            "algorithm": version.algorithm,
+            "categories": categories,
+        }
+        return Response(ElasticitiesSerializer(payload).data)

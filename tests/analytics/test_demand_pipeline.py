@@ -1,0 +1,101 @@
+"""The demand pipeline end to end on data in the database: six models, evaluation, registry."""
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from analytics.models import ModelVersion, PipelineRun
+from analytics.services.pipeline import start_pipeline_run
+from analytics.services.registry import clear_model_cache
+from tests.factories import LearnerFactory, StaffFactory, TeacherFactory
+from tests.pricing.db_world import load_synthetic_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def trained_run(django_db_setup, django_db_blocker):
+    """One training run shared by this module's tests (each test still rolls back its own writes)."""
+    with django_db_blocker.unblock():
+        load_synthetic_world(n_courses=150, weeks=30)
+        clear_model_cache()
+        yield start_pipeline_run(kind="demand", sync=True, params={"bootstrap_reps": 2, "cv_folds": 2})
+        call_command("flush", "--noinput", verbosity=0)
+        clear_model_cache()
+
+
+def test_pipeline_trains_six_models_and_promotes_the_selected_one(trained_run):
+    run = trained_run
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    versions = ModelVersion.objects.filter(name="demand")
+    assert sorted(versions.values_list("algorithm", flat=True)) == sorted(
+        ["linear", "gam", "poly2", "poly3", "random_forest", "gradient_boosting"]
+    )
+    production = versions.get(stage="production")
+    assert production.selected
+    assert production.algorithm == run.report["report"]["selected"]
+    for version in versions:
+        assert version.metrics["holdout"]["poisson_deviance"] > 0
+        assert all(e < 0 for e in version.metrics["category_elasticities"].values()) or not version.selected
+    assert "plotly" in run.report_html
+    assert run.report["evaluation"]["rule"].startswith("Eligible")
+
+
+def test_report_registry_and_run_pages_render_for_staff(client, trained_run):
+    client.force_login(StaffFactory())
+    for name, args in [
+        ("analytics:run_report", [trained_run.pk]),
+        ("analytics:run_detail", [trained_run.pk]),
+        ("analytics:registry", []),
+        ("analytics:dashboard", []),
+    ]:
+        response = client.get(reverse(name, args=args))
+        assert response.status_code == 200, name
+    assert (
+        "/static/vendor/plotly.min.js"
+        in client.get(reverse("analytics:run_report", args=[trained_run.pk])).content.decode()
+    )
+
+
+def test_elasticities_api_serves_the_production_model(trained_run):
+    client = APIClient()
+    client.force_login(TeacherFactory().user)
+    body = client.get("/api/v1/models/demand/elasticities/").json()
+    assert {row["category"] for row in body["categories"]} == {"programming", "design", "music"}
+    assert all(row["elasticity"] < 0 for row in body["categories"])
+    learner_client = APIClient()
+    learner_client.force_login(LearnerFactory().user)
+    assert learner_client.get("/api/v1/models/demand/elasticities/").status_code == 403
+
+
+def test_models_api_lists_versions_with_metrics_for_staff_only(trained_run):
+    client = APIClient()
+    client.force_login(StaffFactory())
+    body = client.get("/api/v1/models/?name=demand").json()
+    assert body["count"] == 6
+    assert "holdout" in body["results"][0]["metrics"]
+    teacher = APIClient()
+    teacher.force_login(TeacherFactory().user)
+    assert teacher.get("/api/v1/models/").status_code == 403
+
+
+def test_promote_and_archive_from_the_registry_page(client, trained_run):
+    client.force_login(StaffFactory())
+    other = ModelVersion.objects.filter(name="demand").exclude(stage="production").first()
+    client.post(reverse("analytics:change_stage", args=[other.pk, "promote"]))
+    other.refresh_from_db()
+    assert other.stage == "production"
+    assert ModelVersion.objects.filter(name="demand", stage="production").count() == 1
+    client.post(reverse("analytics:change_stage", args=[other.pk, "archive"]))
+    other.refresh_from_db()
+    assert other.stage == "archived"
+    assert client.post(reverse("analytics:change_stage", args=[other.pk, "explode"])).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/dashboard/models/", "/dashboard/runs/1/", "/dashboard/runs/1/report/"])
+def test_dashboard_pages_are_staff_only(client, path):
+    client.force_login(TeacherFactory().user)
+    assert client.get(path).status_code == 403
+    client.logout()
+    assert client.get(path).status_code == 302

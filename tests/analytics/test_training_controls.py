@@ -1,0 +1,31 @@
+"""Dashboard training controls that need no trained model."""
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from analytics.models import PipelineRun
+from analytics.services.registry import clear_model_cache
+from tests.factories import StaffFactory
+from tests.pricing.db_world import load_synthetic_world
+
+pytestmark = pytest.mark.django_db
+
+
+def test_elasticities_api_without_a_production_model_is_404():
+    clear_model_cache()
+    client = APIClient()
+    client.force_login(StaffFactory())
+    assert client.get("/api/v1/models/demand/elasticities/").status_code == 404
+
+
+def test_training_button_creates_a_run_and_redirects_to_its_progress(client):
+    load_synthetic_world(n_courses=20, weeks=12)
+    client.force_login(StaffFactory())
+    response = client.post(reverse("analytics:start_training"))
+    run = PipelineRun.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("analytics:run_detail", args=[run.pk])
+    partial = client.get(reverse("analytics:run_detail", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert 'hx-trigger="every 1s"' in partial.content.decode()
+    assert "<html" not in partial.content.decode()
