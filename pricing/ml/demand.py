@@ -33,6 +33,7 @@ from pricing.ml.glm import cluster_covariance, fit_poisson, fit_poisson_fixed_ef
 CONTROLS = ["season_sin", "season_cos", "log_course_age"]
 TREE_FEATURES = [
     "log_price",
+    "log_rel_course_price",
     "category_code",
     "season_sin",
     "season_cos",
@@ -111,6 +112,7 @@ class DemandModel:
         self.effects: CourseEffects | None = None
         self.categories: list[str] = []
         self.center: dict[str, float] = {}
+        self.course_center: dict[int, float] = {}
 
     # -- the contract every model keeps ------------------------------------------------------
     def fit(self, panel: pd.DataFrame, effects: CourseEffects | None = None) -> DemandModel:
@@ -127,10 +129,23 @@ class DemandModel:
             self.center = (
                 frame.groupby(frame["category"].astype(str), observed=True)["log_price"].mean().to_dict()
             )
+            self.course_center = frame.groupby("course_id")["log_price"].mean().to_dict()
         return frame
 
     def centered(self, frame: pd.DataFrame, log_price: np.ndarray) -> np.ndarray:
-        return log_price - frame["category"].astype(str).map(self.center).to_numpy(dtype=float)
+        """Log price relative to the course's usual price (its mean log price in training).
+
+        Elasticity is modelled as a function of how far a course is from its own usual price, so
+        courses of one category that charge very different prices each get a curve around their
+        own level. A course unseen in training is centred on the prices given for it.
+        """
+        center = frame["course_id"].map(self.course_center).to_numpy(dtype=float)
+        unseen = np.isnan(center)
+        if unseen.any():
+            given = pd.Series(frame["log_price"].to_numpy(), index=frame.index)
+            own_mean = given.groupby(frame["course_id"].to_numpy()).transform("mean").to_numpy()
+            center[unseen] = own_mean[unseen]
+        return log_price - center
 
     # -- what callers use --------------------------------------------------------------------
     def predict(self, panel: pd.DataFrame, price: np.ndarray | float | None = None) -> np.ndarray:
@@ -362,16 +377,19 @@ class TreeDemand(DemandModel):
         base = effects.levels(frame) * frame["exposure_days"].to_numpy(dtype=float) / 7.0
         keep = base > 1e-9
         self.estimator = self.make_estimator()
-        self.estimator.fit(
-            frame.loc[keep, TREE_FEATURES].to_numpy(dtype=float),
-            y[keep] / base[keep],
-            sample_weight=base[keep],
-        )
+        X = self.features(frame, frame["log_price"].to_numpy())
+        with single_openmp_thread():
+            self.estimator.fit(X[keep], y[keep] / base[keep], sample_weight=base[keep])
         return self
 
-    def log_multiplier(self, frame: pd.DataFrame, log_price: np.ndarray) -> np.ndarray:
-        X = frame[TREE_FEATURES].to_numpy(dtype=float).copy()
+    def features(self, frame: pd.DataFrame, log_price: np.ndarray) -> np.ndarray:
+        X = frame[["log_price", "log_price", *TREE_FEATURES[2:]]].to_numpy(dtype=float)
         X[:, 0] = log_price
+        X[:, 1] = self.centered(frame, log_price)
+        return X
+
+    def log_multiplier(self, frame: pd.DataFrame, log_price: np.ndarray) -> np.ndarray:
+        X = self.features(frame, log_price)
         with single_openmp_thread():
             return np.log(np.maximum(self.estimator.predict(X), 1e-9))
 
@@ -411,14 +429,14 @@ class GradientBoostingDemand(TreeDemand):
         self.max_iter, self.learning_rate = max_iter, learning_rate
 
     def make_estimator(self):
-        monotonic = [-1] + [0] * (len(TREE_FEATURES) - 1)
+        monotonic = [-1, -1] + [0] * (len(TREE_FEATURES) - 2)
         return HistGradientBoostingRegressor(
             loss="poisson",
             max_iter=self.max_iter,
             learning_rate=self.learning_rate,
             min_samples_leaf=100,
             monotonic_cst=monotonic,
-            categorical_features=[1],
+            categorical_features=[2],
             early_stopping=True,
             validation_fraction=0.15,
             n_iter_no_change=20,

@@ -86,13 +86,9 @@ def _intervals(model, rows, estimate, panel, reps, seed):
     if isinstance(model, RandomForestDemand):
         per_tree = []
         frame = add_model_columns(rows, model.categories)
-        from pricing.ml.demand import TREE_FEATURES
-
-        X = frame[TREE_FEATURES].to_numpy(dtype=float)
         h = model.finite_difference
-        up, down = X.copy(), X.copy()
-        up[:, 0] += h
-        down[:, 0] -= h
+        log_price = frame["log_price"].to_numpy()
+        up, down = model.features(frame, log_price + h), model.features(frame, log_price - h)
         for tree in model.estimator.estimators_:
             e = (
                 np.log(np.maximum(tree.predict(up), 1e-9)) - np.log(np.maximum(tree.predict(down), 1e-9))
