@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics import views
+from analytics import views, views_quality
 
 app_name = "analytics"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
     path("runs/<int:pk>/report/", views.run_report, name="run_report"),
     path("models/", views.registry, name="registry"),
     path("models/<int:pk>/<str:action>/", views.change_stage, name="change_stage"),
+    path("data-quality/", views_quality.data_quality, name="data_quality"),
 ]

@@ -1,11 +1,11 @@
 """factory-boy factories for the marketplace core; people get their token account as in production."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import factory
 from django.contrib.auth import get_user_model
 
-from tokenecon.models import Account, AccountKind, Course, Learner, Teacher
+from tokenecon.models import Account, AccountKind, Course, Learner, LearnerActivity, PriceChange, Teacher
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -73,3 +73,95 @@ class CourseFactory(factory.django.DjangoModelFactory):
     duration_hours = 10
     launch_date = date(2025, 1, 1)
     price_tokens = 100
+
+
+class PriceChangeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PriceChange
+
+    course = factory.SubFactory(CourseFactory)
+    old_price_tokens = None
+    new_price_tokens = 100
+    effective_at = factory.Sequence(lambda n: datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=n))
+    source = "initial"
+
+
+class LearnerActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LearnerActivity
+
+    learner = factory.SubFactory(LearnerFactory)
+    day = factory.Sequence(lambda n: date(2025, 2, 1) + timedelta(days=n))
+    course = None
+    lessons_completed = 2
+    minutes = 45
+
+
+def build_marketplace() -> dict:
+    """A small, ledger-consistent marketplace: funded wallets, purchases (one discounted), a
+    completion, a drop, a refund and a re-purchase after it, price history and activity."""
+    from tokenecon.models import Enrollment, EnrollmentStatus
+    from tokenecon.services.accounts import reward_learner, top_up_wallet
+    from tokenecon.services.enrollment import purchase_course, refund_enrollment
+
+    teachers = [TeacherFactory(joined_on=date(2024, 6, 1)), TeacherFactory(bio='Writes, "quotes"\nand lines')]
+    courses = [
+        CourseFactory(
+            teacher=teachers[0], price_tokens=120, category="data_science", certificate_offered=True
+        ),
+        CourseFactory(teacher=teachers[0], price_tokens=60, difficulty="advanced", price_floor_tokens=40),
+        CourseFactory(teacher=teachers[1], price_tokens=200, category="music", duration_hours="7.5"),
+    ]
+    learners = [
+        LearnerFactory(country="FR", age_group="25_34", education="master", acquisition_channel="paid"),
+        LearnerFactory(),
+        LearnerFactory(country="US", education="bachelor"),
+    ]
+    at = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+    top_up_wallet(learner=learners[0], amount_tokens=300, idempotency_key="b-top-0", at=at)
+    top_up_wallet(learner=learners[1], amount_tokens=150, idempotency_key="b-top-1", at=at)
+    reward_learner(learner=learners[1], amount_tokens=25, idempotency_key="b-reward-1", at=at)
+    top_up_wallet(learner=learners[2], amount_tokens=200, idempotency_key="b-top-2", at=at)
+    e1 = purchase_course(
+        learner=learners[0], course=courses[0], idempotency_key="b-p1", at=at + timedelta(hours=1)
+    )
+    e2 = purchase_course(
+        learner=learners[0],
+        course=courses[1],
+        idempotency_key="b-p2",
+        discount_pct=15,
+        at=at + timedelta(days=1),
+    )
+    e3 = purchase_course(
+        learner=learners[1], course=courses[1], idempotency_key="b-p3", at=at + timedelta(days=2)
+    )
+    e4 = purchase_course(
+        learner=learners[2], course=courses[2], idempotency_key="b-p4", at=at + timedelta(days=3)
+    )
+    refund_enrollment(enrollment=e4, idempotency_key="b-r4")
+    # Spends the refunded tokens again: the import must return them before this purchase.
+    e5 = purchase_course(
+        learner=learners[2],
+        course=courses[2],
+        idempotency_key="b-p5",
+        discount_pct=10,
+        at=at + timedelta(days=4),
+    )
+    Enrollment.objects.filter(pk=e1.pk).update(
+        status=EnrollmentStatus.COMPLETED, progress_pct=100, completed_at=at + timedelta(days=20), rating=5
+    )
+    Enrollment.objects.filter(pk=e3.pk).update(status=EnrollmentStatus.DROPPED, progress_pct=30, rating=2)
+    Enrollment.objects.filter(pk=e5.pk).update(progress_pct=55)
+    PriceChangeFactory(course=courses[0], old_price_tokens=None, new_price_tokens=100, source="initial")
+    PriceChangeFactory(
+        course=courses[0], old_price_tokens=100, new_price_tokens=120, source="manual", note="demand is high"
+    )
+    LearnerActivityFactory(learner=learners[0], course=courses[0], day=date(2025, 3, 2), minutes=90)
+    LearnerActivityFactory(learner=learners[0], course=None, day=date(2025, 3, 2), forum_posts=3)
+    LearnerActivityFactory(learner=learners[1], course=courses[1], day=date(2025, 3, 4))
+    return {
+        "teachers": teachers,
+        "courses": courses,
+        "learners": learners,
+        "enrollments": [e1, e2, e3, e4, e5],
+    }

@@ -188,3 +188,6 @@ class EntryAdmin(ReadOnlyAdmin):
     list_filter = ["account__kind", "transfer__kind"]
     search_fields = ["transfer__idempotency_key", "account__owner__username"]
     list_select_related = ["transfer", "account", "account__owner"]
+
+
+from tokenecon import admin_import  # noqa: E402, F401 - registers the CSV import view

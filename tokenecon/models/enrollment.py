@@ -13,6 +13,13 @@ class EnrollmentStatus(models.TextChoices):
 class Enrollment(models.Model):
     learner = models.ForeignKey("tokenecon.Learner", on_delete=models.PROTECT, related_name="enrollments")
     course = models.ForeignKey("tokenecon.Course", on_delete=models.PROTECT, related_name="enrollments")
+    external_id = models.CharField(
+        max_length=32,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Key of an imported enrollment (CSV enrollment_id), so re-imports update it",
+    )
     enrolled_at = models.DateTimeField(db_index=True)
     list_price_tokens = models.PositiveIntegerField(help_text="Course price at the time of purchase")
     price_paid_tokens = models.PositiveIntegerField()
