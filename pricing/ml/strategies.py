@@ -1,0 +1,92 @@
+"""The seeds' pricing strategies as explained adjustments on top of the model's optimum.
+
+Each strategy proposes a price and says why; an active strategy with weight w moves the
+recommendation w of the way from the model's optimum toward its proposal. The elasticity-based
+strategy is the model's optimum itself. Bundles do not move a course's own price: they are
+offered beside it (see ``bundle_offers``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    strategy: str
+    active: bool
+    weight: float
+    proposed_price: float
+    explanation: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def demand_type(elasticity: float) -> str:
+    return "elastic" if elasticity < -1 else "inelastic"
+
+
+def elasticity_strategy(*, optimum: float, current: float, elasticity: float) -> Adjustment:
+    kind = demand_type(elasticity)
+    direction = "lower" if optimum < current else "higher" if optimum > current else "the same"
+    why = (
+        f"Demand is {kind} at {current:.0f} tokens (elasticity {elasticity:.2f}): "
+        + (
+            "a lower price wins more enrollments than it gives up per sale"
+            if kind == "elastic"
+            else "enrollments fall less than the price rises"
+        )
+        + f", so the revenue-maximising price is {direction} ({optimum:.0f} tokens)."
+    )
+    return Adjustment("elasticity", True, 1.0, optimum, why)
+
+
+def competitive_strategy(
+    *, optimum: float, category_average: float, active: bool, weight: float
+) -> Adjustment:
+    gap = (optimum / category_average - 1) * 100
+    why = (
+        f"The category's average price is {category_average:.0f} tokens; the optimum is {gap:+.0f}% from it."
+    )
+    return Adjustment("competitive", active, weight, category_average, why)
+
+
+def lifecycle_strategy(*, optimum: float, age_weeks: float, active: bool, weight: float) -> Adjustment:
+    if age_weeks < 8:
+        stage, factor = "new", 0.9
+        why = "A new course: an introductory price 10% under the optimum builds reviews and enrollments."
+    elif age_weeks < 26:
+        stage, factor = "growing", 1.0
+        why = "A growing course: keep the optimum."
+    else:
+        stage, factor = "mature", 1.05
+        why = "A mature course with a track record: up to 5% over the optimum."
+    return Adjustment(f"lifecycle ({stage})", active, weight, optimum * factor, why)
+
+
+PEAK_MONTHS = {1: 1.05, 9: 1.05}
+QUIET_MONTHS = {7: 0.95, 8: 0.95, 12: 0.95}
+
+
+def time_based_strategy(*, optimum: float, today: date, active: bool, weight: float) -> Adjustment:
+    factor = PEAK_MONTHS.get(today.month) or QUIET_MONTHS.get(today.month) or 1.0
+    if factor > 1:
+        why = "Peak season for learning (January, September): up to 5% over the optimum."
+    elif factor < 1:
+        why = "A quiet month: a 5% promotion under the optimum."
+    else:
+        why = "No seasonal window this month."
+    return Adjustment("time-based", active, weight, optimum * factor, why)
+
+
+def combine(optimum: float, adjustments: list[Adjustment], low: float, high: float) -> float:
+    price = optimum + sum(
+        a.weight * (a.proposed_price - optimum)
+        for a in adjustments
+        if a.active and a.strategy != "elasticity"
+    )
+    return float(np.clip(round(price), np.ceil(low), np.floor(high)))
