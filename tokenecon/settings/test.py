@@ -1,18 +1,26 @@
-"""Settings for the test suite: fast hashing, a fixed key, artifacts in a temporary folder."""
+"""Settings for the test suite: fast hashing, a fixed key, and every file under one temporary
+folder per test session (shared with the Celery workers the tests start, removed at exit)."""
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
+if "TOKENECON_TEST_ROOT" not in os.environ:
+    os.environ["TOKENECON_TEST_ROOT"] = tempfile.mkdtemp(prefix="tokenecon-test-")
+    atexit.register(shutil.rmtree, os.environ["TOKENECON_TEST_ROOT"], True)
+TEST_ROOT = Path(os.environ["TOKENECON_TEST_ROOT"])
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
-# One private filesystem-broker folder per test session, inherited by the workers tests start.
-os.environ.setdefault("CELERY_BROKER_DIR", tempfile.mkdtemp(prefix="tokenecon-broker-"))
+os.environ.setdefault("CELERY_BROKER_DIR", str(TEST_ROOT / "broker"))
+os.environ.setdefault("TOKENECON_VAR_DIR", str(TEST_ROOT / "var"))
 
 from .base import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-ARTIFACTS_DIR = Path(tempfile.mkdtemp(prefix="tokenecon-artifacts-"))
-STATIC_ROOT = Path(tempfile.mkdtemp(prefix="tokenecon-static-"))
+ARTIFACTS_DIR = TEST_ROOT / "artifacts"
+STATIC_ROOT = TEST_ROOT / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -23,6 +31,5 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}  # noqa: F40
 # test must see the same database the test writes.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
-        "NAME": os.environ.get("SQLITE_TEST_PATH")
-        or str(Path(tempfile.gettempdir()) / f"tokenecon-test-{os.getpid()}.sqlite3")
+        "NAME": os.environ.get("SQLITE_TEST_PATH") or str(TEST_ROOT / "test.sqlite3")
     }
