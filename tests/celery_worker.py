@@ -14,6 +14,11 @@ from django.db import connection
 from tokenecon.celery import app
 
 ROOT = Path(__file__).resolve().parent.parent
+_RUNNING: dict[str, subprocess.Popen] = {}
+
+
+def worker_processes(names: list[str]) -> list[subprocess.Popen]:
+    return [_RUNNING[name] for name in names if name in _RUNNING]
 
 
 def _worker_env() -> dict[str, str]:
@@ -61,6 +66,7 @@ def celery_workers(count: int = 1, *, wait_s: float = 60.0):
                 stderr=subprocess.PIPE,
             )
         )
+    _RUNNING.update(zip(names, processes, strict=True))
     try:
         deadline = time.monotonic() + wait_s
         seen: set[str] = set()
@@ -74,6 +80,8 @@ def celery_workers(count: int = 1, *, wait_s: float = 60.0):
             raise RuntimeError(f"workers did not answer within {wait_s}s: {sorted(seen)}")
         yield names
     finally:
+        for name in names:
+            _RUNNING.pop(name, None)
         for process in processes:
             process.terminate()
         for process in processes:

@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 from celery import Celery
-from celery.signals import worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tokenecon.settings.base")
 
@@ -24,8 +23,3 @@ def ensure_broker_folders() -> None:
     for key in ("data_folder_in", "data_folder_out", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
-
-
-@worker_init.connect
-def _prepare_broker(**_kwargs) -> None:
-    ensure_broker_folders()

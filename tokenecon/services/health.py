@@ -6,7 +6,7 @@ import time
 
 from django.db import connection
 
-from tokenecon.celery import app, ensure_broker_folders
+from tokenecon.celery import app
 
 
 def _timed(check) -> dict:
@@ -28,7 +28,6 @@ def _database() -> dict:
 
 
 def _broker() -> dict:
-    ensure_broker_folders()
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
         return {"transport": conn.transport.driver_type}
