@@ -25,7 +25,9 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def purchase_probability(
     p0: np.ndarray, sensitivity: np.ndarray, discount: np.ndarray, beta: float
 ) -> np.ndarray:
-    return 1 / (1 + np.exp(-(_logit(p0) + beta * sensitivity * discount)))
+    shifted = 1 / (1 + np.exp(-(_logit(p0) + beta * sensitivity * discount)))
+    # No discount, no change: exactly p0, so "no offer" is worth exactly zero extra revenue.
+    return np.where(discount == 0, p0, shifted)
 
 
 def choose_discounts(
