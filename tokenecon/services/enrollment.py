@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
@@ -46,12 +47,15 @@ def purchase_course(
     idempotency_key: str,
     discount_pct: Decimal | int | str = 0,
     at: datetime | None = None,
+    also: Callable[[Enrollment], None] | None = None,
 ) -> Enrollment:
     """Enroll a learner in a course, paying its (discounted) price from the wallet.
 
     All or nothing: the learner pays, the teacher is credited the price minus the commission,
     the platform the commission, and the enrollment is created. Raises ``InsufficientTokens``
-    or ``AlreadyEnrolled`` and writes nothing when the purchase cannot happen.
+    or ``AlreadyEnrolled`` and writes nothing when the purchase cannot happen. ``also`` runs in
+    the same transaction after the purchase (redeeming an offer, say); if it raises, nothing
+    happens at all.
     """
     when = at or timezone.now()
     discount = Decimal(str(discount_pct))
@@ -91,6 +95,8 @@ def purchase_course(
                 enrollment_id=enrollment.pk,
             )
         )
+        if also is not None:
+            also(enrollment)
         return enrollment
 
     return run_idempotent(

@@ -1,0 +1,62 @@
+"""Offers: redeem one through the ledger purchase, expire old ones."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from learners.models import Offer
+from tokenecon.errors import TokenEconomyError
+from tokenecon.models import Course, Enrollment, Learner
+from tokenecon.services.enrollment import purchase_course
+
+
+class OfferNotUsable(TokenEconomyError):
+    status_code = 409
+
+
+def _check(offer: Offer, learner: Learner, course: Course) -> None:
+    if offer.learner_id != learner.pk:
+        raise OfferNotUsable("This offer belongs to another learner.")
+    if offer.status != Offer.Status.SHOWN:
+        raise OfferNotUsable(f"This offer is {offer.status}.")
+    if offer.expires_at <= timezone.now():
+        raise OfferNotUsable("This offer has expired.")
+    if offer.course_id and offer.course_id != course.pk:
+        raise OfferNotUsable("This offer is for another course.")
+    if not offer.course_id and offer.category != course.category:
+        raise OfferNotUsable(f"This offer is for {offer.category} courses.")
+
+
+def redeem_offer(*, offer: Offer, learner: Learner, course: Course, idempotency_key: str) -> Enrollment:
+    """Buy the course at the offer's discount; the offer is redeemed in the same transaction."""
+    _check(offer, learner, course)
+
+    def mark_redeemed(enrollment: Enrollment) -> None:
+        locked = Offer.objects.select_for_update().get(pk=offer.pk)
+        _check(locked, learner, course)  # a concurrent redemption may have used it meanwhile
+        Offer.objects.filter(pk=offer.pk).update(status=Offer.Status.REDEEMED, enrollment=enrollment)
+
+    enrollment = purchase_course(
+        learner=learner,
+        course=course,
+        idempotency_key=idempotency_key,
+        discount_pct=offer.discount_pct,
+        also=mark_redeemed,
+    )
+    offer.refresh_from_db()
+    return enrollment
+
+
+def best_offer_for(*, learner: Learner, course: Course) -> Offer | None:
+    """The learner's usable offer with the deepest discount on this course (or its category)."""
+    now = timezone.now()
+    offers = Offer.objects.filter(learner=learner, status=Offer.Status.SHOWN, expires_at__gt=now)
+    specific = offers.filter(course=course)
+    by_category = offers.filter(course__isnull=True, category=course.category)
+    return (specific | by_category).order_by("-discount_pct").first()
+
+
+def expire_offers() -> int:
+    return Offer.objects.filter(status=Offer.Status.SHOWN, expires_at__lte=timezone.now()).update(
+        status=Offer.Status.EXPIRED
+    )
