@@ -1,0 +1,83 @@
+"""Learner data as DataFrames for snapshots, scoring and recommendations."""
+
+from __future__ import annotations
+
+import pandas as pd
+from django.db.models import F
+
+from tokenecon.models import AccountKind, Course, Enrollment, Entry, Learner, LearnerActivity
+
+
+def learner_frame() -> pd.DataFrame:
+    rows = Learner.objects.values("joined_on", learner_id=F("id"), user_id=F("user"))
+    return pd.DataFrame.from_records(list(rows), columns=["joined_on", "learner_id", "user_id"])
+
+
+def enrollment_frame() -> pd.DataFrame:
+    rows = Enrollment.objects.values(
+        "learner_id",
+        "course_id",
+        "enrolled_at",
+        "list_price_tokens",
+        "price_paid_tokens",
+        "discount_pct",
+        "completed_at",
+        "rating",
+        "status",
+        category=F("course__category"),
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows),
+        columns=[
+            "learner_id",
+            "course_id",
+            "enrolled_at",
+            "list_price_tokens",
+            "price_paid_tokens",
+            "discount_pct",
+            "completed_at",
+            "rating",
+            "status",
+            "category",
+        ],
+    )
+    frame["discount_pct"] = frame["discount_pct"].astype(float)
+    frame["completed_at"] = pd.to_datetime(frame["completed_at"], utc=True)
+    frame["enrolled_at"] = pd.to_datetime(frame["enrolled_at"], utc=True)
+    return frame
+
+
+def activity_frame() -> pd.DataFrame:
+    rows = LearnerActivity.objects.values_list(
+        "learner_id", "day", "lessons_completed", "minutes", "forum_posts", "assignments_submitted"
+    )
+    return pd.DataFrame.from_records(
+        list(rows),
+        columns=[
+            "learner_id",
+            "day",
+            "lessons_completed",
+            "minutes",
+            "forum_posts",
+            "assignments_submitted",
+        ],
+    )
+
+
+def wallet_frame() -> pd.DataFrame:
+    """Every wallet entry, with the learner it belongs to."""
+    rows = Entry.objects.filter(account__kind=AccountKind.LEARNER_WALLET).values_list(
+        "account__owner__learner__id", "transfer__created_at", "amount_tokens", "transfer__kind"
+    )
+    frame = pd.DataFrame.from_records(
+        list(rows), columns=["learner_id", "created_at", "amount_tokens", "kind"]
+    )
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    return frame
+
+
+def course_frame() -> pd.DataFrame:
+    rows = Course.objects.values("category", "difficulty", "title", "price_tokens", course_id=F("id"))
+    return pd.DataFrame.from_records(
+        list(rows), columns=["category", "difficulty", "title", "price_tokens", "course_id"]
+    )
