@@ -42,6 +42,10 @@ def main() -> None:
         f"{stages['training'] + stages['evaluation']:.1f} s"
     )
     nan = float("nan")
+
+    def number(value):
+        return nan if value is None else value
+
     report = run.report["report"]
     evaluation = run.report["evaluation"]
     print(f"\nselected: {report['selected']}  ({report['rule']})")
@@ -52,10 +56,11 @@ def main() -> None:
     print(header)
     for row in report["models"]:
         print(
-            f"{row['model']:<18} {row['fit_seconds']:6.2f} {row['holdout_poisson_deviance']:9.4f} "
-            f"{row['holdout_rmse']:6.3f} {row['holdout_r2']:6.3f} {row['course_cv_poisson_deviance']:8.4f} "
-            f"{row.get('truth_category_mae') or nan:9.3f} "
-            f"{row.get('truth_category_max_abs_error') or nan:8.3f}"
+            f"{row['model']:<18} {number(row['fit_seconds']):6.2f} "
+            f"{number(row['holdout_poisson_deviance']):9.4f} "
+            f"{number(row['holdout_rmse']):6.3f} {number(row['holdout_r2']):6.3f} "
+            f"{number(row['course_cv_poisson_deviance']):8.4f} {number(row.get('truth_category_mae')):9.3f} "
+            f"{number(row.get('truth_category_max_abs_error')):8.3f}"
         )
     truth = report.get("truth_category_elasticity")
     if truth:
@@ -72,6 +77,15 @@ def main() -> None:
             naive = evaluation["naive"].get(category, nan)
             print(f"{category:<14} {true_value:6.3f}  {estimates}  {naive:8.3f}")
         print(f"naive baseline MAE vs truth: {report['naive_truth_mae']:.3f}")
+        final = report.get("selected_truth") or {}
+        print(
+            "selected model refitted on every week (production): elasticity MAE "
+            f"{final.get('category_mae', nan):.3f}, "
+            f"max {final.get('category_max_abs_error', nan):.3f}; errors "
+            + ", ".join(f"{k} {v:+.2f}" for k, v in sorted(final.get("category_errors", {}).items()))
+        )
+        shape = final.get("curve_shape_error_median", nan)
+        print(f"demand-curve shape error (median over courses): {shape:.3f}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from pricing.ml.panel import build_weekly_panel, time_split
 from pricing.services.truth import load_truth
 
 MODEL_NAME = "demand"
-DEFAULTS = {"holdout_weeks": 8, "cv_folds": 3, "bootstrap_reps": 4, "seed": 0}
+DEFAULTS = {"holdout_weeks": 8, "cv_folds": 2, "bootstrap_reps": 4, "seed": 0}
 
 
 def fit_family(panel: pd.DataFrame, *, seed: int = 0, only: list[str] | None = None) -> tuple[dict, dict]:
@@ -193,6 +193,7 @@ def stage_evaluation(ctx: StageContext) -> dict:
     naive = naive_cross_sectional_elasticities(data["panel"])
     evaluation = {"candidates": candidates, "selected": best, "rule": rule, "naive": naive}
     if truth is not None:
+        evaluation["selected_truth"] = _truth_scores(final, rows, final_elasticities, truth)
         evaluation["naive_truth_mae"] = float(
             np.mean(
                 [

@@ -175,6 +175,7 @@ def build_demand_report(
         "selected_category_elasticities": final_elasticities.to_dict(orient="records"),
         "naive_category_elasticities": evaluation["naive"],
         "naive_truth_mae": evaluation.get("naive_truth_mae"),
+        "selected_truth": evaluation.get("selected_truth"),
         "truth_category_elasticity": evaluation.get("truth_category_elasticity"),
     }
     charts = [

@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from analytics.models import ModelVersion, PipelineRun
+from analytics.services.pipeline import jsonable
 from tokenecon.errors import TokenEconomyError
 
 
@@ -74,9 +75,9 @@ def register_model_versions(
                 name=name,
                 version=latest + offset + 1,
                 algorithm=new.algorithm,
-                params=new.params,
-                features=new.features,
-                metrics=new.metrics,
+                params=jsonable(new.params),
+                features=jsonable(new.features),
+                metrics=jsonable(new.metrics),
                 data_start=new.data_start,
                 data_end=new.data_end,
                 artifact_path=relative,

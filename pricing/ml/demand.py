@@ -73,6 +73,8 @@ class CourseEffects:
     categories: list[str]
     cold_start: PoissonRegressor | None = None
     cold_columns: list[str] = field(default_factory=list)
+    # Levels the price-by-level interaction was fitted with (fixed once, so z never drifts).
+    z_source: dict[int, float] | None = None
 
     def _cold_design(self, frame: pd.DataFrame) -> pd.DataFrame:
         design = pd.get_dummies(frame[["category", "difficulty"]].astype(str), dtype=float)
@@ -92,6 +94,23 @@ class CourseEffects:
         model = PoissonRegressor(alpha=1e-4, max_iter=500)
         model.fit(design / scale, per_course["level"].to_numpy())
         self.cold_start = model
+
+    def level_z(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each course's demand level on a standard scale (log, shrunk near zero sales).
+
+        Elasticity differs between courses of one category: a course that sells to a larger share
+        of the learners who see it is less price sensitive at the margin. Interacting price with
+        this level lets the slope vary by course, so category averages are averages over courses
+        and not over sales.
+        """
+        source = self.z_source or self.level
+        logs = np.log(np.asarray(list(source.values()), dtype=float) + 0.1)
+        mean, sd = float(logs.mean()), float(logs.std()) or 1.0
+        known = frame["course_id"].map(source).to_numpy(dtype=float)
+        missing = np.isnan(known)
+        if missing.any():
+            known[missing] = self.levels(frame[missing])
+        return (np.log(known + 0.1) - mean) / sd
 
     def levels(self, frame: pd.DataFrame) -> np.ndarray:
         known = frame["course_id"].map(self.level).to_numpy(dtype=float)
@@ -182,10 +201,12 @@ class PolynomialLogPrice(DemandModel):
 
     degree = 1
 
-    def __init__(self, *, degree: int | None = None, **kwargs):
+    def __init__(self, *, degree: int | None = None, level_interaction: bool = True, **kwargs):
         super().__init__(**kwargs)
         if degree is not None:
             self.degree = degree
+        self.level_interaction = level_interaction
+        self._interacting = False
         self.coef_: np.ndarray | None = None
         self.cov_: np.ndarray | None = None
         self.columns: list[str] = []
@@ -199,6 +220,11 @@ class PolynomialLogPrice(DemandModel):
             for power in range(1, self.degree + 1):
                 blocks.append(member * x**power)
                 names.append(f"{cat}:log_price^{power}")
+        if self._interacting:
+            z = self.effects.level_z(frame)
+            for cat in self.categories:
+                blocks.append((category == cat) * x * z)
+                names.append(f"{cat}:log_price*level")
         for column in CONTROLS:
             blocks.append(frame[column].to_numpy(dtype=float))
             names.append(column)
@@ -211,17 +237,32 @@ class PolynomialLogPrice(DemandModel):
         frame = self._prepare(panel)
         y = frame["enrollments"].to_numpy(dtype=float)
         exposure = frame["exposure_days"].to_numpy(dtype=float) / 7.0
-        X = self.design(frame, frame["log_price"].to_numpy())
         course = frame["course_id"].to_numpy()
         if effects is None:
             # Course fixed effects concentrated out (FE-PPML); the intercept is absorbed by them.
-            slopes, codes, level = fit_poisson_fixed_effects(X[:, :-1], y, exposure, course)
+            # A first pass gives the course levels that the price-by-level interaction needs.
+            self._interacting = False
+            for interacting in (False, True) if self.level_interaction else (False,):
+                self._interacting = interacting
+                X = self.design(frame, frame["log_price"].to_numpy())
+                slopes, codes, level = fit_poisson_fixed_effects(X[:, :-1], y, exposure, course)
+                if not interacting:
+                    self.effects = CourseEffects(
+                        level=dict(zip(codes.tolist(), level.tolist(), strict=True)),
+                        categories=self.categories,
+                    )
             beta = np.append(slopes, 0.0)
+            first_pass = self.effects.level
             self.effects = CourseEffects(
-                level=dict(zip(codes.tolist(), level.tolist(), strict=True)), categories=self.categories
+                level=dict(zip(codes.tolist(), level.tolist(), strict=True)),
+                categories=self.categories,
+                z_source=first_pass if self.level_interaction else None,
             )
             self.effects.fit_cold_start(frame)
         else:
+            self.effects = effects
+            self._interacting = self.level_interaction
+            X = self.design(frame, frame["log_price"].to_numpy())
             self.effects = effects
             offset = np.log(np.maximum(effects.levels(frame) * exposure, 1e-12))
             beta = fit_poisson(X, y, offset)
@@ -245,6 +286,11 @@ class PolynomialLogPrice(DemandModel):
             member = (category == cat).astype(float)
             for power in range(1, self.degree + 1):
                 gradient[:, column] = member * power * x ** (power - 1)
+                column += 1
+        if self._interacting:
+            z = self.effects.level_z(frame)
+            for cat in self.categories:
+                gradient[:, column] = (category == cat) * z
                 column += 1
         return gradient
 

@@ -146,19 +146,18 @@ def demand_curve_error(model: DemandModel, rows: pd.DataFrame, truth_curves: pd.
     """
     merged = truth_curves.merge(rows, on="course_id", suffixes=("_grid", ""))
     near = (merged["price_grid"] >= 0.5 * merged["price"]) & (merged["price_grid"] <= 2 * merged["price"])
-    merged = merged[near]
+    merged = merged[near].reset_index(drop=True)
     predicted = model.predict_weekly(merged, merged["price_grid"].to_numpy()) * 30 / 7
     at_current = model.predict_weekly(merged) * 30 / 7
     true = merged["expected_enrollments_30d"].to_numpy()
-    true_current = (
-        merged.groupby("course_id")["expected_enrollments_30d"]
-        .transform(
-            lambda s: s.iloc[
-                np.argmin(np.abs(merged.loc[s.index, "price_grid"] - merged.loc[s.index, "price"]))
-            ]
-        )
-        .to_numpy()
-    )
+    # The true curve at each course's current price, interpolated on the log-log grid.
+    log_price = np.log(merged["price_grid"].to_numpy())
+    log_true = np.log(np.maximum(true, 1e-12))
+    true_current = np.empty(len(merged))
+    for _, index in merged.groupby("course_id").indices.items():
+        order = index[np.argsort(log_price[index])]
+        value = np.interp(np.log(merged["price"].iloc[order[0]]), log_price[order], log_true[order])
+        true_current[index] = np.exp(value)
     eps = 1e-6
     level = np.abs(np.log((predicted + eps) / (true + eps)))
     shape = np.abs(np.log(((predicted + eps) / (at_current + eps)) / ((true + eps) / (true_current + eps))))

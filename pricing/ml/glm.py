@@ -82,8 +82,8 @@ def fit_poisson_fixed_effects(
     exposure: np.ndarray,
     groups: np.ndarray,
     *,
-    max_iter: int = 100,
-    tol: float = 1e-10,
+    max_iter: int = 50,
+    tol: float = 1e-8,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Poisson regression with one fixed effect per group (PPML), by Newton on the concentrated
     likelihood: given the coefficients, each group's level has a closed form, and the Hessian is

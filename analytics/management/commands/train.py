@@ -21,7 +21,7 @@ class Command(BaseCommand):
             "--force", action="store_true", help="Retrain even if this data was already trained on"
         )
         parser.add_argument("--holdout-weeks", type=int, default=8)
-        parser.add_argument("--cv-folds", type=int, default=3)
+        parser.add_argument("--cv-folds", type=int, default=2)
         parser.add_argument("--bootstrap-reps", type=int, default=4)
         parser.add_argument("--seed", type=int, default=0)
         parser.add_argument("--timeout", type=float, default=3600, help="Seconds to wait for a queued run")
