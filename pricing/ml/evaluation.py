@@ -25,8 +25,13 @@ def holdout_metrics(model: DemandModel, test: pd.DataFrame) -> dict:
     mu = model.predict(test)
     residual = y - mu
     total = np.sum((y - y.mean()) ** 2)
+    # Weeks priced more than 5% away from the course's usual price: where the price response shows.
+    frame = add_model_columns(test, model.categories)
+    moved = np.abs(model.centered(frame, frame["log_price"].to_numpy())) > 0.05
     return {
         "poisson_deviance": poisson_deviance(y, mu),
+        "price_move_deviance": poisson_deviance(y[moved], mu[moved]) if moved.any() else float("nan"),
+        "price_move_rows": int(moved.sum()),
         "rmse": float(np.sqrt(np.mean(residual**2))),
         "mae": float(np.mean(np.abs(residual))),
         "r2": float(1 - np.sum(residual**2) / total) if total > 0 else 0.0,
@@ -175,8 +180,10 @@ def select_model(candidates: dict[str, dict]) -> tuple[str, str]:
 
     1. A model is eligible only if every category's elasticity is negative (demand falls with
        price) and its interval does not lie wholly above zero.
-    2. Among eligible models, rank by held-out Poisson deviance on the last weeks and by Poisson
-       deviance on courses it never saw (course-grouped cross-validation); the lowest mean rank wins.
+    2. Among eligible models, rank by held-out Poisson deviance on the last weeks, on those of the
+       last weeks whose price was more than 5% from the course's usual price (the price response a
+       pricing decision relies on), and on courses it never saw (course-grouped cross-validation);
+       the lowest mean rank wins.
     3. Ties go to the simpler model.
     """
     eligible = {
@@ -185,12 +192,20 @@ def select_model(candidates: dict[str, dict]) -> tuple[str, str]:
     if not eligible:
         raise ValueError("No model estimated a negative elasticity in every category.")
     names = list(eligible)
-    time_rank = pd.Series({n: eligible[n]["holdout"]["poisson_deviance"] for n in names}).rank()
-    course_rank = pd.Series({n: eligible[n]["course_cv"]["poisson_deviance"] for n in names}).rank()
-    score = (time_rank + course_rank) / 2
+
+    def rank(values: dict[str, float]) -> pd.Series:
+        # A metric a model could not compute (NaN) ranks last.
+        return pd.Series(values).astype(float).fillna(np.inf).rank()
+
+    time_rank = rank({n: eligible[n]["holdout"]["poisson_deviance"] for n in names})
+    course_rank = rank({n: eligible[n]["course_cv"]["poisson_deviance"] for n in names})
+    move_rank = rank({n: eligible[n]["holdout"].get("price_move_deviance", np.nan) for n in names})
+    score = (time_rank + course_rank + move_rank) / 3
     best = min(names, key=lambda n: (score[n], SIMPLICITY.index(n) if n in SIMPLICITY else 99))
     rule = (
-        "Eligible: negative elasticity in every category. Winner: lowest mean rank of held-out Poisson "
-        "deviance (last weeks) and course-grouped CV Poisson deviance; ties go to the simpler model."
+        "Eligible: negative elasticity in every category. Winner: lowest mean rank of three held-out Poisson "
+        "deviances: the last weeks, the last weeks priced more than 5% from the course's usual price (the "
+        "price response), and courses never seen in training (course-grouped CV); ties go to the simpler "
+        "model."
     )
     return best, rule
