@@ -49,6 +49,26 @@ TREE_FEATURES = [
 COLD_START_FEATURES = ["teacher_quality", "teacher_years", "duration_hours", "certificate_offered"]
 
 
+def lookup(mapping: dict, keys: pd.Series) -> np.ndarray:
+    """Values of ``mapping`` for ``keys`` (NaN where missing), without building a Series per call.
+
+    Pricing calls models on a handful of rows many times; turning a 2,000-key dict into a Series
+    on every call cost more than the prediction itself.
+    """
+    cache = _LOOKUP_CACHE.get(id(mapping))
+    if cache is None or cache[0] is not mapping:
+        index = pd.Index(list(mapping.keys()))
+        values = np.asarray(list(mapping.values()), dtype=float)
+        cache = (mapping, index, values)
+        _LOOKUP_CACHE[id(mapping)] = cache
+    _, index, values = cache
+    position = index.get_indexer(keys.to_numpy())
+    return np.where(position >= 0, values[np.maximum(position, 0)], np.nan)
+
+
+_LOOKUP_CACHE: dict[int, tuple] = {}
+
+
 def single_openmp_thread():
     """Histogram boosting splits tiny nodes with OpenMP; on two busy cores the threads spend far
     more time waiting for each other than working (65 s instead of 0.2 s measured here)."""
@@ -104,16 +124,18 @@ class CourseEffects:
         and not over sales.
         """
         source = self.z_source or self.level
-        logs = np.log(np.asarray(list(source.values()), dtype=float) + 0.1)
-        mean, sd = float(logs.mean()), float(logs.std()) or 1.0
-        known = frame["course_id"].map(source).to_numpy(dtype=float)
+        if getattr(self, "_z_moments", None) is None:
+            logs = np.log(np.asarray(list(source.values()), dtype=float) + 0.1)
+            self._z_moments = (float(logs.mean()), float(logs.std()) or 1.0)
+        mean, sd = self._z_moments
+        known = lookup(source, frame["course_id"])
         missing = np.isnan(known)
         if missing.any():
             known[missing] = self.levels(frame[missing])
         return (np.log(known + 0.1) - mean) / sd
 
     def levels(self, frame: pd.DataFrame) -> np.ndarray:
-        known = frame["course_id"].map(self.level).to_numpy(dtype=float)
+        known = lookup(self.level, frame["course_id"])
         missing = np.isnan(known)
         if missing.any() and self.cold_start is not None:
             cold = self.cold_start.predict(self._cold_design(frame[missing]) / self._scale)
@@ -158,7 +180,7 @@ class DemandModel:
         courses of one category that charge very different prices each get a curve around their
         own level. A course unseen in training is centred on the prices given for it.
         """
-        center = frame["course_id"].map(self.course_center).to_numpy(dtype=float)
+        center = lookup(self.course_center, frame["course_id"])
         unseen = np.isnan(center)
         if unseen.any():
             given = pd.Series(frame["log_price"].to_numpy(), index=frame.index)

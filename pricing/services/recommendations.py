@@ -59,14 +59,14 @@ def course_rows(demand: ProductionDemand, course_ids: list[int] | None = None) -
     rows = demand.artifact.current
     if course_ids is not None:
         rows = rows[rows["course_id"].isin(course_ids)]
-    live = dict(Course.objects.filter(pk__in=rows["course_id"].tolist()).values_list("pk", "price_tokens"))
-    floors = dict(
-        Course.objects.filter(pk__in=rows["course_id"].tolist()).values_list("pk", "price_floor_tokens")
+    prices = Course.objects.filter(pk__in=rows["course_id"].tolist()).values_list(
+        "pk", "price_tokens", "price_floor_tokens"
     )
+    live = {pk: (price, floor) for pk, price, floor in prices}
     rows = rows[rows["course_id"].isin(live)].copy()
-    rows["price"] = rows["course_id"].map(live).astype(float)
+    rows["price"] = [float(live[c][0]) for c in rows["course_id"]]
     rows["log_price"] = np.log(rows["price"])
-    rows["floor"] = rows["course_id"].map(floors).astype(float)
+    rows["floor"] = [np.nan if live[c][1] is None else float(live[c][1]) for c in rows["course_id"]]
     return rows.reset_index(drop=True)
 
 
@@ -143,8 +143,18 @@ def optimise_catalog(
     result["reason"] = reasons
     result["code"] = rows["code"].to_numpy()
     result["category"] = rows["category"].astype(str).to_numpy()
-    # Re-evaluate where strategies or caution moved the price away from the model's optimum.
-    moved = result["recommended_price"] != result["model_optimal_price"]
+    # Where caution kept the current price, the current price's figures apply; where strategies
+    # moved the price elsewhere, evaluate the model there.
+    kept = (result["recommended_price"] == result["current_price"]) & (
+        result["recommended_price"] != result["model_optimal_price"]
+    )
+    for column in ("expected_enrollments", "elasticity", "expected_revenue"):
+        result.loc[kept, f"{column}_recommended"] = result.loc[kept, f"{column}_current"]
+    moved = (result["recommended_price"] != result["model_optimal_price"]) & ~kept
+    if kept.any() and not moved.any():
+        result = add_intervals(
+            result, enrollments_to_date=enrollments_to_date, elasticity_se=_elasticity_se(demand, rows)
+        )
     if moved.any():
         from pricing.ml.optimizer import _evaluate
 

@@ -1,0 +1,86 @@
+"""Price recommendations against the simulator's true demand curves, and optimiser speed.
+
+    .venv/bin/python manage.py simulate --flush --seed 42 && .venv/bin/python manage.py train --sync
+    .venv/bin/python bench/bench_pricing.py          # uses db.sqlite3 (or DATABASE_URL)
+
+Prints, under the true curves: the share of the true optimal revenue that the recommended prices
+earn (median over courses and summed over the catalog) with guardrails off, the lift over current
+prices, the same with guardrails on plus a check that every recommendation respects them, the
+whole-catalog batch time and the median time of one course's optimisation.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tokenecon.settings.base")
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    import django
+
+    django.setup()
+    import numpy as np
+    from django.conf import settings
+
+    from pricing.ml.truth_scoring import revenue_capture
+    from pricing.services.model_source import production_demand
+    from pricing.services.recommendations import optimise_catalog, pricing_settings
+    from pricing.services.truth import load_truth
+
+    truth = load_truth()
+    if truth is None:
+        raise SystemExit("No simulator truth for this database: run `manage.py simulate` first.")
+    demand = production_demand()
+    print(f"production demand model: v{demand.version} ({demand.algorithm})")
+    started = time.perf_counter()
+    free = optimise_catalog(guardrails_on=False, demand=demand)
+    free_s = time.perf_counter() - started
+    capture = revenue_capture(
+        truth.curves,
+        free[["course_id", "current_price"]].assign(recommended_price=free["model_optimal_price"]),
+    )
+    print(f"guardrails off ({len(free)} courses, {free_s:.2f} s):")
+    print(f"  median share of true optimal revenue: {capture['median_share_of_optimal']:.3f}")
+    print(f"  catalog share of true optimal revenue: {capture['catalog_share_of_optimal']:.3f}")
+    print(
+        f"  current prices earn {capture['current_share_of_optimal']:.3f} of the optimum; "
+        f"lift over current prices {capture['lift_over_current_pct']:+.1f}%"
+    )
+    started = time.perf_counter()
+    railed = optimise_catalog(guardrails_on=True, demand=demand)
+    railed_s = time.perf_counter() - started
+    capture_on = revenue_capture(truth.curves, railed[["course_id", "current_price", "recommended_price"]])
+    step = float(pricing_settings().max_change_pct) / 100
+    within = (
+        (railed["recommended_price"] >= settings.TOKEN_PRICE_MIN)
+        & (railed["recommended_price"] <= settings.TOKEN_PRICE_MAX)
+        & (railed["recommended_price"] >= np.floor(railed["current_price"] * (1 - step)))
+        & (railed["recommended_price"] <= np.ceil(railed["current_price"] * (1 + step)))
+    )
+    print(
+        f"guardrails on ({railed_s:.2f} s): catalog share {capture_on['catalog_share_of_optimal']:.3f}, "
+        f"lift {capture_on['lift_over_current_pct']:+.1f}%, within guardrails {int(within.sum())}/{len(railed)}"
+    )
+    print(f"  confidence: {railed['confidence'].value_counts().to_dict()}")
+    ids = free["course_id"].to_numpy()[:200]
+    times = []
+    for course_id in ids:
+        started = time.perf_counter()
+        optimise_catalog(course_ids=[int(course_id)], demand=demand)
+        times.append((time.perf_counter() - started) * 1000)
+    print(
+        f"one course's optimisation: median {statistics.median(times):.1f} ms, "
+        f"p95 {sorted(times)[int(0.95 * len(times))]:.1f} ms over {len(times)} courses"
+    )
+
+
+if __name__ == "__main__":
+    main()
