@@ -23,8 +23,12 @@ run serve worker migrate demo: export DJANGO_DEBUG ?= 1
 migrate: install
 	$(MANAGE) migrate --noinput
 
+# Demo data from the simulator, the demand models trained on it, and price advice; each step
+# does nothing when it has already been done for this data.
 demo: migrate
 	$(MANAGE) seed_demo
+	$(MANAGE) train --sync
+	$(MANAGE) recommend_prices
 
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/ with a Celery worker (Ctrl-C stops both)"
