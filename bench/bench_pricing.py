@@ -67,7 +67,8 @@ def main() -> None:
     )
     print(
         f"guardrails on ({railed_s:.2f} s): catalog share {capture_on['catalog_share_of_optimal']:.3f}, "
-        f"lift {capture_on['lift_over_current_pct']:+.1f}%, within guardrails {int(within.sum())}/{len(railed)}"
+        f"lift {capture_on['lift_over_current_pct']:+.1f}%, "
+        f"within guardrails {int(within.sum())}/{len(railed)}"
     )
     print(f"  confidence: {railed['confidence'].value_counts().to_dict()}")
     ids = free["course_id"].to_numpy()[:200]

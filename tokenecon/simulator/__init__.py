@@ -1,0 +1,7 @@
+"""The marketplace simulator: data with known ground truth for demos, tests and model scoring.
+
+``run_simulation`` (service.py) draws a world (world.py), runs the behavioural engine day by day
+(engine.py), writes every purchase, top-up, refund and payout through the ledger services
+(writer.py, ``tokenecon.services.bulk``) and saves the truth (truth.py). The behavioural model,
+its parameters and the truth files' columns are stated in MODEL.md next to this file.
+"""
