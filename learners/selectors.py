@@ -13,34 +13,22 @@ def learner_frame() -> pd.DataFrame:
     return pd.DataFrame.from_records(list(rows), columns=["joined_on", "learner_id", "user_id"])
 
 
+ENROLLMENT_COLUMNS = [
+    "learner_id",
+    "course_id",
+    "enrolled_at",
+    "list_price_tokens",
+    "price_paid_tokens",
+    "discount_pct",
+    "completed_at",
+    "rating",
+    "status",
+]
+
+
 def enrollment_frame() -> pd.DataFrame:
-    rows = Enrollment.objects.values(
-        "learner_id",
-        "course_id",
-        "enrolled_at",
-        "list_price_tokens",
-        "price_paid_tokens",
-        "discount_pct",
-        "completed_at",
-        "rating",
-        "status",
-        category=F("course__category"),
-    )
-    frame = pd.DataFrame.from_records(
-        list(rows),
-        columns=[
-            "learner_id",
-            "course_id",
-            "enrolled_at",
-            "list_price_tokens",
-            "price_paid_tokens",
-            "discount_pct",
-            "completed_at",
-            "rating",
-            "status",
-            "category",
-        ],
-    )
+    rows = Enrollment.objects.values(*ENROLLMENT_COLUMNS, category=F("course__category"))
+    frame = pd.DataFrame.from_records(list(rows), columns=[*ENROLLMENT_COLUMNS, "category"])
     frame["discount_pct"] = frame["discount_pct"].astype(float)
     frame["completed_at"] = pd.to_datetime(frame["completed_at"], utc=True)
     frame["enrolled_at"] = pd.to_datetime(frame["enrolled_at"], utc=True)
