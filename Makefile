@@ -7,7 +7,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve worker migrate demo test lint format bench clean
+.PHONY: install browser run serve worker migrate demo test lint format bench clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work here).
+browser:
+	@test -x /usr/bin/chromium || { echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 # Local runs use DEBUG (no secret key to manage); production uses tokenecon.settings.production.
 run serve worker migrate demo: export DJANGO_DEBUG ?= 1
@@ -47,7 +52,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint
+test: lint browser
 	$(BIN)/pytest
 
 bench: install

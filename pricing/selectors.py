@@ -5,9 +5,18 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from django.db.models import F, Max, Min
+from django.db.models import Count, F, Max, Min, Q, QuerySet
 
-from tokenecon.models import Course, Enrollment, PriceChange
+from pricing.models import PriceRecommendation
+from tokenecon.models import (
+    AccountKind,
+    Course,
+    Enrollment,
+    EnrollmentStatus,
+    Entry,
+    PriceChange,
+    TransferKind,
+)
 
 
 def course_frame() -> pd.DataFrame:
@@ -65,3 +74,90 @@ def data_signature() -> dict:
         "price_changes": PriceChange.objects.count(),
         "last_price_change": str(PriceChange.objects.aggregate(m=Max("id"))["m"]),
     }
+
+
+# --- Teacher portal and pricing API ----------------------------------------------------------
+
+
+def courses_visible_to(user) -> QuerySet[Course]:
+    """Staff see every course, a teacher their own, everybody else none."""
+    courses = Course.objects.select_related("teacher")
+    if user.is_authenticated and user.is_staff:
+        return courses
+    if user.is_authenticated and hasattr(user, "teacher"):
+        return courses.filter(teacher=user.teacher)
+    return courses.none()
+
+
+def recommendations_visible_to(user) -> QuerySet[PriceRecommendation]:
+    recommendations = PriceRecommendation.objects.select_related("course", "decided_by")
+    if user.is_authenticated and user.is_staff:
+        return recommendations
+    if user.is_authenticated and hasattr(user, "teacher"):
+        return recommendations.filter(course__teacher=user.teacher)
+    return recommendations.none()
+
+
+def pending_recommendation(*, course: Course) -> PriceRecommendation | None:
+    return (
+        PriceRecommendation.objects.filter(course=course, status=PriceRecommendation.Status.PENDING)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def courses_with_advice(*, courses: QuerySet[Course]) -> list[Course]:
+    """The courses with their live enrollment count and pending recommendation (``advice``, or None)."""
+    rows = list(
+        courses.annotate(
+            live_enrollments=Count("enrollments", filter=~Q(enrollments__status=EnrollmentStatus.REFUNDED))
+        ).order_by("code")
+    )
+    advice = {
+        r.course_id: r
+        for r in PriceRecommendation.objects.filter(
+            course__in=[c.pk for c in rows], status=PriceRecommendation.Status.PENDING
+        )
+    }
+    for course in rows:
+        course.advice = advice.get(course.pk)
+    return rows
+
+
+def price_history(*, course: Course, limit: int = 50) -> list[PriceChange]:
+    """The course's latest price changes, newest first."""
+    return list(
+        PriceChange.objects.filter(course=course)
+        .select_related("approved_by")
+        .order_by("-effective_at", "-id")[:limit]
+    )
+
+
+def teacher_earnings_by_week(*, user) -> pd.DataFrame:
+    """Earnings credited and paid out per week from the teacher's ledger entries, with the cumulative
+    earnings (credits less refunds, before payouts)."""
+    rows = (
+        Entry.objects.filter(account__owner=user, account__kind=AccountKind.TEACHER_EARNINGS)
+        .values_list("transfer__created_at", "transfer__kind", "amount_tokens")
+        .order_by("transfer__created_at")
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=["created_at", "kind", "amount_tokens"])
+    columns = ["week", "earned_tokens", "paid_out_tokens", "cumulative_earned_tokens"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    frame["week"] = pd.to_datetime(frame["created_at"], utc=True).dt.tz_localize(None).dt.to_period("W")
+    payout = frame["kind"] == TransferKind.PAYOUT
+    frame["earned_tokens"] = frame["amount_tokens"].where(~payout, 0)
+    frame["paid_out_tokens"] = (-frame["amount_tokens"]).where(payout, 0)
+    weekly = frame.groupby("week")[["earned_tokens", "paid_out_tokens"]].sum().reset_index()
+    weekly["cumulative_earned_tokens"] = weekly["earned_tokens"].cumsum()
+    weekly["week"] = weekly["week"].dt.start_time.dt.date
+    return weekly[columns]
+
+
+def payouts_of_user(user) -> QuerySet[Entry]:
+    return (
+        Entry.objects.filter(account__owner=user, transfer__kind=TransferKind.PAYOUT)
+        .select_related("transfer")
+        .order_by("-transfer__created_at", "-transfer_id")
+    )

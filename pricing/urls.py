@@ -3,4 +3,14 @@ from django.urls import path
 from pricing import views
 
 app_name = "pricing"
-urlpatterns = [path("", views.teacher_home, name="teacher_home")]
+urlpatterns = [
+    path("", views.teacher_home, name="teacher_home"),
+    path("earnings/", views.earnings, name="earnings"),
+    path("courses/", views.staff_courses, name="staff_courses"),
+    path("courses/apply-selected/", views.apply_selected_recommendations, name="apply_selected"),
+    path("recommendations/compute/", views.compute_recommendations_now, name="compute_recommendations"),
+    path("courses/<str:code>/", views.course_detail, name="course_detail"),
+    path("courses/<str:code>/what-if/", views.course_what_if, name="course_what_if"),
+    path("courses/<str:code>/apply/", views.apply_course_recommendation, name="apply_recommendation"),
+    path("courses/<str:code>/dismiss/", views.dismiss_course_recommendation, name="dismiss_recommendation"),
+]

@@ -1,11 +1,395 @@
-"""Teacher portal pages."""
+"""Teacher portal pages: my courses with price advice, a course's demand and revenue curves with
+the what-if slider, applying or dismissing advice, and earnings. htmx partials come from the same
+views. Teachers open their own courses, staff every course; learners get 403."""
 
-from django.shortcuts import render
+from __future__ import annotations
 
-from tokenecon.permissions import role_required
+from functools import wraps
+
+import numpy as np
+import plotly.graph_objects as go
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from pricing import selectors
+from pricing.models import PriceRecommendation
+from pricing.services.model_source import production_demand
+from pricing.services.recommendations import (
+    apply_recommendation,
+    commission_rate,
+    demand_curve,
+    dismiss_recommendation,
+    what_if,
+)
+from tokenecon.errors import TokenEconomyError
+from tokenecon.models import Course
+from tokenecon.permissions import is_staff, is_teacher, role_required
 from tokenecon.selectors import teacher_overview
+from tokenecon.services.rates import tokens_to_money
+
+PAGE_SIZE = 50
+CURVE_POINTS = 61
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def teacher_or_staff_required(view):
+    """Anonymous users go to the login page; anyone neither teacher nor staff gets 403."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not (is_teacher(request.user) or is_staff(request.user)):
+            raise PermissionDenied("The teacher portal is for teachers and staff.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _visible_course(request, code: str) -> Course:
+    # Another teacher's course is answered exactly like a missing one.
+    return get_object_or_404(selectors.courses_visible_to(request.user), code=code)
+
+
+class WhatIfForm(forms.Form):
+    price = forms.IntegerField(min_value=settings.TOKEN_PRICE_MIN, max_value=settings.TOKEN_PRICE_MAX)
+
+
+def slider_range(course: Course) -> tuple[int, int]:
+    """Half to twice today's price, inside the platform's price bounds."""
+    low = max(settings.TOKEN_PRICE_MIN, int(course.price_tokens * 0.5))
+    high = min(settings.TOKEN_PRICE_MAX, int(np.ceil(course.price_tokens * 2.0)))
+    return low, max(high, low + 1)
+
+
+def _course_page(request, courses) -> dict:
+    page = Paginator(courses.order_by("code"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = selectors.courses_with_advice(courses=courses.filter(pk__in=[c.pk for c in page]))
+    return {
+        "page": page,
+        "course_count": page.paginator.count,
+        "pending_count": sum(1 for c in page.object_list if c.advice is not None),
+    }
 
 
 @role_required("teacher")
 def teacher_home(request):
-    return render(request, "pricing/teacher_home.html", teacher_overview(teacher=request.user.teacher))
+    teacher = request.user.teacher
+    context = teacher_overview(teacher=teacher)
+    context.update(_course_page(request, selectors.courses_visible_to(request.user).filter(teacher=teacher)))
+    return render(request, "pricing/teacher_home.html", context)
+
+
+@role_required("staff")
+def staff_courses(request):
+    """Every course with its advice; staff apply selected advice in bulk or recompute it all."""
+    return render(
+        request,
+        "pricing/staff_courses.html",
+        _course_page(request, selectors.courses_visible_to(request.user)),
+    )
+
+
+class BulkDecisionForm(forms.Form):
+    recommendation = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["recommendation"].choices = [
+            (str(pk), str(pk)) for pk in self.data.getlist("recommendation") if pk.isdigit()
+        ]
+
+
+@role_required("staff")
+@require_POST
+def apply_selected_recommendations(request):
+    form = BulkDecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Select at least one recommendation to apply.")
+        return redirect("pricing:staff_courses")
+    applied, refused = 0, []
+    for recommendation in PriceRecommendation.objects.filter(
+        pk__in=form.cleaned_data["recommendation"]
+    ).select_related("course"):
+        try:
+            apply_recommendation(recommendation=recommendation, user=request.user)
+        except TokenEconomyError as exc:
+            refused.append(f"{recommendation.course.code}: {exc}")
+        else:
+            applied += 1
+    messages.success(request, f"Applied {applied} recommendation(s).")
+    for reason in refused[:10]:
+        messages.error(request, reason)
+    return redirect("pricing:staff_courses")
+
+
+def _band(x, low, high, *, name: str, color: str) -> list[go.Scatter]:
+    return [
+        go.Scatter(x=x, y=high, mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False),
+        go.Scatter(
+            x=x,
+            y=low,
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=color,
+            name=name,
+            hoverinfo="skip",
+        ),
+    ]
+
+
+def _price_markers(figure: go.Figure, *, current: int, recommended: int | None) -> None:
+    figure.add_vline(
+        x=current,
+        line={"color": "#1d2433", "dash": "dash"},
+        annotation_text=f"now {current}",
+        annotation_position="top left",
+    )
+    if recommended is not None and recommended != current:
+        figure.add_vline(
+            x=recommended,
+            line={"color": "#1a7f4b", "dash": "dot"},
+            annotation_text=f"advised {recommended}",
+            annotation_position="top right",
+        )
+
+
+def curve_figures(curve, *, current: int, recommended: int | None) -> tuple[str, str]:
+    """The demand and revenue curves over price with their 95% bands, as HTML for the local Plotly."""
+    price = curve["price"].to_numpy()
+    layout = {
+        "margin": {"l": 55, "r": 20, "t": 40, "b": 45},
+        "height": 320,
+        "template": "plotly_white",
+        "xaxis_title": "Price (tokens)",
+        "legend": {"orientation": "h", "y": -0.25},
+    }
+    demand = go.Figure(
+        [
+            *_band(
+                price,
+                curve["enrollments_low"],
+                curve["enrollments_high"],
+                name="95% band",
+                color="rgba(52,84,209,0.15)",
+            ),
+            go.Scatter(
+                x=price,
+                y=curve["expected_enrollments"],
+                name="Expected enrollments",
+                line={"color": "#3454d1"},
+            ),
+        ]
+    )
+    demand.update_layout(title="Demand: enrollments per 30 days", yaxis_title="Enrollments", **layout)
+    revenue = go.Figure(
+        [
+            *_band(
+                price,
+                curve["revenue_low"],
+                curve["revenue_high"],
+                name="95% band",
+                color="rgba(26,127,75,0.15)",
+            ),
+            go.Scatter(x=price, y=curve["expected_revenue"], name="Gross revenue", line={"color": "#1a7f4b"}),
+            go.Scatter(
+                x=price,
+                y=curve["teacher_earnings"],
+                name="Your earnings",
+                line={"color": "#6b7385", "dash": "dot"},
+            ),
+        ]
+    )
+    revenue.update_layout(title="Revenue: tokens per 30 days", yaxis_title="Tokens", **layout)
+    for figure in (demand, revenue):
+        _price_markers(figure, current=current, recommended=recommended)
+    return tuple(
+        f.to_html(include_plotlyjs=False, full_html=False, config=PLOTLY_CONFIG) for f in (demand, revenue)
+    )
+
+
+def _what_if_numbers(course: Course, price: int, demand) -> dict:
+    both = what_if(course=course, prices=[float(course.price_tokens), float(price)], demand=demand)
+    now, then = both.iloc[0], both.iloc[1]
+
+    def change_pct(new: float, old: float) -> float:
+        return (new / old - 1) * 100 if old > 0 else 0.0
+
+    return {
+        "price": price,
+        "enrollments": then["expected_enrollments"],
+        "revenue": then["expected_revenue"],
+        "earnings": then["teacher_earnings"],
+        "earnings_money": tokens_to_money(int(round(then["teacher_earnings"]))),
+        "elasticity": then["elasticity"],
+        "enrollments_change_pct": change_pct(then["expected_enrollments"], now["expected_enrollments"]),
+        "revenue_change_pct": change_pct(then["expected_revenue"], now["expected_revenue"]),
+        "earnings_change": then["teacher_earnings"] - now["teacher_earnings"],
+    }
+
+
+@teacher_or_staff_required
+@require_GET
+def course_detail(request, code: str):
+    course = _visible_course(request, code)
+    advice = selectors.pending_recommendation(course=course)
+    context = {
+        "course": course,
+        "advice": advice,
+        "strategies": (advice.details.get("strategies", []) if advice else []),
+        "history": selectors.price_history(course=course),
+        "commission_pct": commission_rate() * 100,
+        "model_error": None,
+    }
+    low, high = slider_range(course)
+    context.update({"slider_min": low, "slider_max": high})
+    try:
+        demand = production_demand()
+        grid = np.unique(
+            np.round(
+                np.concatenate(
+                    [
+                        np.linspace(low, high, CURVE_POINTS),
+                        [course.price_tokens],
+                        [advice.recommended_price_tokens] if advice else [],
+                    ]
+                )
+            )
+        )
+        curve = demand_curve(course=course, prices=grid.tolist(), demand=demand)
+        recommended = advice.recommended_price_tokens if advice else None
+        context["demand_chart"], context["revenue_chart"] = curve_figures(
+            curve, current=course.price_tokens, recommended=recommended
+        )
+        asked = WhatIfForm(request.GET)
+        price = asked.cleaned_data["price"] if "price" in request.GET and asked.is_valid() else None
+        context["slider_price"] = price or course.price_tokens
+        context["what_if"] = _what_if_numbers(course, context["slider_price"], demand)
+        context["model"] = demand
+    except TokenEconomyError as exc:  # no production model yet, or none that knows this course
+        context["model_error"] = str(exc)
+    return render(request, "pricing/course_detail.html", context)
+
+
+@teacher_or_staff_required
+@require_GET
+def course_what_if(request, code: str):
+    course = _visible_course(request, code)
+    if not request.htmx:
+        # Without htmx the whole course page answers, with the slider at the asked price.
+        query = request.GET.urlencode()
+        return redirect(reverse("pricing:course_detail", args=[course.code]) + (f"?{query}" if query else ""))
+    form = WhatIfForm(request.GET)
+    if not form.is_valid():
+        return render(request, "pricing/partials/what_if.html", {"course": course, "form": form}, status=400)
+    try:
+        numbers = _what_if_numbers(course, form.cleaned_data["price"], production_demand())
+    except TokenEconomyError as exc:
+        return render(
+            request, "pricing/partials/what_if.html", {"course": course, "model_error": str(exc)}, status=503
+        )
+    return render(request, "pricing/partials/what_if.html", {"course": course, "what_if": numbers})
+
+
+class DecisionForm(forms.Form):
+    recommendation = forms.IntegerField(min_value=1)
+
+
+def _decide(request, code: str, decide, done: str) -> HttpResponse:
+    course = _visible_course(request, code)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Say which recommendation: a whole number.")
+    recommendation = get_object_or_404(
+        PriceRecommendation, pk=form.cleaned_data["recommendation"], course=course
+    )
+    try:
+        decide(recommendation=recommendation, user=request.user)
+    except TokenEconomyError as exc:
+        messages.error(request, str(exc))
+    else:
+        course.refresh_from_db(fields=["price_tokens"])
+        messages.success(request, done.format(course=course, recommendation=recommendation))
+    url = reverse("pricing:course_detail", args=[course.code])
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@teacher_or_staff_required
+@require_POST
+def apply_course_recommendation(request, code: str):
+    return _decide(
+        request, code, apply_recommendation, "{course.code} now costs {course.price_tokens} tokens."
+    )
+
+
+@teacher_or_staff_required
+@require_POST
+def dismiss_course_recommendation(request, code: str):
+    return _decide(request, code, dismiss_recommendation, "Advice dismissed; {course.code} keeps its price.")
+
+
+@role_required("staff")
+@require_POST
+def compute_recommendations_now(request):
+    from pricing.tasks import compute_price_recommendations
+
+    transaction.on_commit(compute_price_recommendations.delay)
+    messages.success(request, "Recomputing price advice for every course; refresh in a minute.")
+    return redirect("pricing:staff_courses")
+
+
+def earnings_figure(weekly) -> str:
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=weekly["week"],
+                y=weekly["cumulative_earned_tokens"],
+                name="Cumulative earnings",
+                mode="lines+markers",
+                line={"color": "#3454d1"},
+            ),
+            go.Bar(
+                x=weekly["week"],
+                y=weekly["paid_out_tokens"],
+                name="Paid out that week",
+                marker={"color": "rgba(26,127,75,0.5)"},
+            ),
+        ]
+    )
+    figure.update_layout(
+        title="Earnings by week (tokens)",
+        margin={"l": 55, "r": 20, "t": 40, "b": 45},
+        height=340,
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return figure.to_html(include_plotlyjs=False, full_html=False, config=PLOTLY_CONFIG)
+
+
+@role_required("teacher")
+def earnings(request):
+    user = request.user
+    weekly = selectors.teacher_earnings_by_week(user=user)
+    payouts = Paginator(selectors.payouts_of_user(user), PAGE_SIZE).get_page(request.GET.get("page"))
+    overview = teacher_overview(teacher=user.teacher)
+    total_earned = int(weekly["earned_tokens"].sum()) if not weekly.empty else 0
+    total_paid = int(weekly["paid_out_tokens"].sum()) if not weekly.empty else 0
+    context = {
+        **overview,
+        "payouts": payouts,
+        "total_earned": total_earned,
+        "total_paid": total_paid,
+        "chart": earnings_figure(weekly) if not weekly.empty else None,
+    }
+    return render(request, "pricing/earnings.html", context)

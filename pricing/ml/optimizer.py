@@ -109,19 +109,24 @@ def add_intervals(
     result: pd.DataFrame, *, enrollments_to_date: np.ndarray, elasticity_se: np.ndarray
 ) -> pd.DataFrame:
     """Add 95% intervals for expected enrollments and revenue at both prices, and for the change."""
-    out = result.copy()
     level_var = 1.0 / np.maximum(enrollments_to_date, 1.0)
-    move = np.abs(np.log(out["recommended_price"] / out["current_price"]))
+    current = result["current_price"].to_numpy(dtype=float)
+    move = np.abs(np.log(result["recommended_price"].to_numpy(dtype=float) / current))
     se_now = np.sqrt(level_var)
     se_new = np.sqrt(level_var + (move * elasticity_se) ** 2)
+    columns = {}
     for suffix, se in (("current", se_now), ("recommended", se_new)):
-        q = out[f"expected_enrollments_{suffix}"]
-        out[f"enrollments_{suffix}_low"] = q * np.exp(-Z_95 * se)
-        out[f"enrollments_{suffix}_high"] = q * np.exp(Z_95 * se)
+        q = result[f"expected_enrollments_{suffix}"].to_numpy(dtype=float)
+        columns[f"enrollments_{suffix}_low"] = q * np.exp(-Z_95 * se)
+        columns[f"enrollments_{suffix}_high"] = q * np.exp(Z_95 * se)
     # The change in revenue shares the course level, so only the price-effect part is uncertain.
-    ratio = out["expected_revenue_recommended"] / np.maximum(out["expected_revenue_current"], 1e-9)
+    ratio = result["expected_revenue_recommended"].to_numpy(dtype=float) / np.maximum(
+        result["expected_revenue_current"].to_numpy(dtype=float), 1e-9
+    )
     se_change = move * elasticity_se
-    out["revenue_change_pct"] = (ratio - 1) * 100
-    out["revenue_change_pct_low"] = (ratio * np.exp(-Z_95 * se_change) - 1) * 100
-    out["revenue_change_pct_high"] = (ratio * np.exp(Z_95 * se_change) - 1) * 100
-    return out
+    columns["revenue_change_pct"] = (ratio - 1) * 100
+    columns["revenue_change_pct_low"] = (ratio * np.exp(-Z_95 * se_change) - 1) * 100
+    columns["revenue_change_pct_high"] = (ratio * np.exp(Z_95 * se_change) - 1) * 100
+    # One concat instead of a column insert per interval: pricing calls this per course.
+    kept = result.drop(columns=[c for c in columns if c in result.columns])
+    return pd.concat([kept, pd.DataFrame(columns, index=result.index)], axis=1)

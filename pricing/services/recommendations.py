@@ -87,10 +87,28 @@ def optimise_catalog(
     """Recommendations for many courses in a few vectorised model calls."""
     config = pricing_settings()
     demand = demand or production_demand()
-    objective = objective or config.objective
     rows = course_rows(demand, course_ids)
     if rows.empty:
         return pd.DataFrame()
+    return _recommend_rows(
+        rows,
+        demand=demand,
+        config=config,
+        objective=objective or config.objective,
+        guardrails_on=guardrails_on,
+        today=today,
+    )
+
+
+def _recommend_rows(
+    rows: pd.DataFrame,
+    *,
+    demand: ProductionDemand,
+    config: PricingSettings,
+    objective: str,
+    guardrails_on: bool,
+    today: date | None,
+) -> pd.DataFrame:
     rate = commission_rate()
     rails = guardrails(on=guardrails_on, config=config)
     result = optimise_prices(
@@ -102,9 +120,8 @@ def optimise_catalog(
         floors=rows["floor"].to_numpy(),
     )
     enrollments_to_date = np.expm1(rows["log_enrollments_to_date"].to_numpy(dtype=float))
-    result = add_intervals(
-        result, enrollments_to_date=enrollments_to_date, elasticity_se=_elasticity_se(demand, rows)
-    )
+    elasticity_se = _elasticity_se(demand, rows)
+    result = add_intervals(result, enrollments_to_date=enrollments_to_date, elasticity_se=elasticity_se)
     today = today or timezone.now().date()
     final_prices, breakdowns, confidences, reasons = [], [], [], []
     for i, row in rows.iterrows():
@@ -152,9 +169,7 @@ def optimise_catalog(
         result.loc[kept, f"{column}_recommended"] = result.loc[kept, f"{column}_current"]
     moved = (result["recommended_price"] != result["model_optimal_price"]) & ~kept
     if kept.any() and not moved.any():
-        result = add_intervals(
-            result, enrollments_to_date=enrollments_to_date, elasticity_se=_elasticity_se(demand, rows)
-        )
+        result = add_intervals(result, enrollments_to_date=enrollments_to_date, elasticity_se=elasticity_se)
     if moved.any():
         from pricing.ml.optimizer import _evaluate
 
@@ -165,9 +180,7 @@ def optimise_catalog(
         result.loc[moved, "elasticity_recommended"] = demand.artifact.model.elasticity(
             sub, result.loc[moved, "recommended_price"].to_numpy()
         )
-        result = add_intervals(
-            result, enrollments_to_date=enrollments_to_date, elasticity_se=_elasticity_se(demand, rows)
-        )
+        result = add_intervals(result, enrollments_to_date=enrollments_to_date, elasticity_se=elasticity_se)
     result["teacher_earnings_current"] = result["expected_revenue_current"] * (1 - rate)
     result["teacher_earnings_recommended"] = result["expected_revenue_recommended"] * (1 - rate)
     result["objective"] = objective
@@ -372,3 +385,76 @@ def what_if(*, course: Course, prices: list[float], demand: ProductionDemand | N
             ),
         }
     )
+
+
+def demand_curve(
+    *, course: Course, prices: list[float], demand: ProductionDemand | None = None
+) -> pd.DataFrame:
+    """``what_if`` over a price grid plus 95% bands on expected enrollments and revenue.
+
+    The bands follow ``add_intervals``: the course's demand level is known to about
+    1/sqrt(enrollments to date) on the log scale, and the price effect to the category
+    elasticity's interval times the size of the move from today's price.
+    """
+    demand = demand or production_demand()
+    curve = what_if(course=course, prices=prices, demand=demand)
+    rows = course_rows(demand, [course.pk])
+    enrollments_to_date = float(np.expm1(rows["log_enrollments_to_date"].iloc[0]))
+    elasticity_se = float(_elasticity_se(demand, rows)[0])
+    move = np.abs(np.log(curve["price"].to_numpy() / float(course.price_tokens)))
+    se = np.sqrt(1.0 / max(enrollments_to_date, 1.0) + (move * elasticity_se) ** 2)
+    curve["enrollments_low"] = curve["expected_enrollments"] * np.exp(-Z_95 * se)
+    curve["enrollments_high"] = curve["expected_enrollments"] * np.exp(Z_95 * se)
+    curve["revenue_low"] = curve["enrollments_low"] * curve["price"]
+    curve["revenue_high"] = curve["enrollments_high"] * curve["price"]
+    return curve
+
+
+def optimise_course(
+    *,
+    course: Course,
+    objective: str | None = None,
+    current_price: float | None = None,
+    current_enrollments: float | None = None,
+    demand: ProductionDemand | None = None,
+) -> dict:
+    """One course's recommendation (the API's optimize call), optionally from another starting price
+    and with the model's demand level rescaled so that it predicts ``current_enrollments`` per 30
+    days at the starting price."""
+    config = pricing_settings()
+    demand = demand or production_demand()
+    rows = course_rows(demand, [course.pk])
+    if rows.empty:
+        raise NotAdvisable(
+            f"The demand model has no data on {course.code} yet; it is advised after the next training."
+        )
+    if current_price is not None:
+        rows["price"] = float(current_price)
+        rows["log_price"] = np.log(rows["price"])
+    result = _recommend_rows(
+        rows,
+        demand=demand,
+        config=config,
+        objective=objective or config.objective,
+        guardrails_on=True,
+        today=None,
+    ).iloc[0]
+    out = result.to_dict()
+    scale = 1.0
+    if current_enrollments is not None and out["expected_enrollments_current"] > 0:
+        scale = float(current_enrollments) / float(out["expected_enrollments_current"])
+    for key in (
+        "expected_enrollments_current",
+        "expected_enrollments_recommended",
+        "expected_revenue_current",
+        "expected_revenue_recommended",
+        "teacher_earnings_current",
+        "teacher_earnings_recommended",
+        "enrollments_current_low",
+        "enrollments_current_high",
+        "enrollments_recommended_low",
+        "enrollments_recommended_high",
+    ):
+        out[key] = float(out[key]) * scale
+    out["demand_scale"] = scale
+    return out

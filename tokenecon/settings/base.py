@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from tokenecon.env import env_bool, env_list, env_str
@@ -176,6 +177,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
+# Synced into django-celery-beat's tables when beat starts.
+CELERY_BEAT_SCHEDULE = {
+    "pricing-nightly-recommendations": {
+        "task": "pricing.compute_price_recommendations",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "analytics-fail-stale-runs": {"task": "analytics.fail_stale_runs", "schedule": 300.0},
+}
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,380 @@
+"""Pricing API: optimise one course, predict enrollments at prices, and list, apply or dismiss the
+stored recommendations. Teachers reach their own courses, staff every course, learners none."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pricing import selectors
+from pricing.api.filters import RecommendationFilter
+from pricing.api.serializers import (
+    ApplyOutputSerializer,
+    BulkApplyInputSerializer,
+    BulkApplyOutputSerializer,
+    OptimizeInputSerializer,
+    OptimizeOutputSerializer,
+    PredictInputSerializer,
+    PredictOutputSerializer,
+    RecommendationSerializer,
+)
+from pricing.models import PriceRecommendation
+from pricing.services.model_source import production_demand
+from pricing.services.recommendations import (
+    apply_recommendation,
+    dismiss_recommendation,
+    optimise_course,
+    what_if,
+)
+from tokenecon.errors import TokenEconomyError
+from tokenecon.models import Course
+from tokenecon.permissions import is_staff, is_teacher
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description="Invalid input: the offending field (and list index) is named"),
+    403: OpenApiResponse(description="Learners and other non-teachers"),
+    404: OpenApiResponse(description="No such course, or another teacher's course"),
+    409: OpenApiResponse(description="The demand model cannot advise on this course yet"),
+    503: OpenApiResponse(description="No demand model in production yet"),
+}
+
+
+class TeacherOrStaff(IsAuthenticated):
+    """Pricing is for teachers (their own courses) and staff (every course)."""
+
+    message = "Pricing is for teachers and staff."
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and (is_staff(request.user) or is_teacher(request.user))
+
+
+class OwnsCourseOrStaff(TeacherOrStaff):
+    def has_object_permission(self, request, view, obj):
+        course = obj.course if isinstance(obj, PriceRecommendation) else obj
+        return is_staff(request.user) or course.teacher.user_id == request.user.pk
+
+
+class StaffOnly(IsAuthenticated):
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and is_staff(request.user)
+
+
+class DomainErrorsMixin:
+    """Services' domain errors become ``{"detail": ...}`` with the error's status code."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, TokenEconomyError):
+            return Response({"detail": str(exc)}, status=exc.status_code)
+        return super().handle_exception(exc)
+
+
+class CourseInputView(DomainErrorsMixin, APIView):
+    permission_classes = [OwnsCourseOrStaff]
+
+    def get_course(self, code: str) -> Course:
+        # Another teacher's course answers exactly like a missing one.
+        course = selectors.courses_visible_to(self.request.user).filter(code=code).first()
+        if course is None:
+            raise Http404(f"No course {code}.")
+        self.check_object_permissions(self.request, course)
+        return course
+
+
+def _interval(low: float, high: float) -> dict:
+    return {"low": float(low), "high": float(high)}
+
+
+OPTIMIZE_EXAMPLE = {
+    "course_id": "C00001",
+    "objective": "revenue",
+    "current_price": 120.0,
+    "current_enrollments": 14.2,
+    "optimal_price": 104.0,
+    "model_optimal_price": 104.0,
+    "price_change_pct": -13.3,
+    "predicted_enrollments": 18.1,
+    "enrollment_change_pct": 27.5,
+    "current_revenue": 1704.0,
+    "optimal_revenue": 1882.4,
+    "revenue_increase": 178.4,
+    "revenue_increase_pct": 10.5,
+    "elasticity_coefficient": -1.8,
+    "demand_type": "Elastic",
+    "confidence": "medium",
+    "recommendation": "Demand is elastic at 120 tokens (elasticity -1.80). "
+    "Lower the price 13% to 104 tokens: expected revenue +10.5% (95% interval +4.1% to +17.3%).",
+    "intervals": {
+        "current_enrollments": {"low": 11.0, "high": 18.3},
+        "predicted_enrollments": {"low": 13.6, "high": 24.1},
+        "revenue_increase_pct": {"low": 4.1, "high": 17.3},
+    },
+    "bounds": {"low": 96.0, "high": 144.0},
+    "model_version": 3,
+    "model_algorithm": "poly2",
+}
+
+
+@extend_schema(
+    tags=["pricing"],
+    request=OptimizeInputSerializer,
+    responses={200: OptimizeOutputSerializer, **ERROR_RESPONSES},
+    examples=[
+        OpenApiExample(
+            "Optimise a course's price",
+            request_only=True,
+            value={"course_id": "C00001", "objective": "revenue"},
+        ),
+        OpenApiExample(
+            "From another starting point",
+            request_only=True,
+            value={"course_id": "C00001", "current_price": 120, "current_enrollments": 14.2},
+        ),
+        OpenApiExample("Recommendation", response_only=True, value=OPTIMIZE_EXAMPLE),
+    ],
+)
+class OptimizeView(CourseInputView):
+    """The revenue-maximising price (or the admin's objective) for one course inside the guardrails,
+    with the expected change in enrollments and revenue and 95% intervals (the seeds' /optimize)."""
+
+    def post(self, request):
+        data = OptimizeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        course = self.get_course(params["course_id"])
+        r = optimise_course(
+            course=course,
+            objective=params.get("objective"),
+            current_price=params.get("current_price"),
+            current_enrollments=params.get("current_enrollments"),
+        )
+        now_q, new_q = r["expected_enrollments_current"], r["expected_enrollments_recommended"]
+        now_rev, new_rev = r["expected_revenue_current"], r["expected_revenue_recommended"]
+        payload = {
+            "course_id": course.code,
+            "objective": r["objective"],
+            "current_price": r["current_price"],
+            "current_enrollments": now_q,
+            "optimal_price": r["recommended_price"],
+            "model_optimal_price": r["model_optimal_price"],
+            "price_change_pct": (r["recommended_price"] / r["current_price"] - 1) * 100,
+            "predicted_enrollments": new_q,
+            "enrollment_change_pct": (new_q / now_q - 1) * 100 if now_q > 0 else 0.0,
+            "current_revenue": now_rev,
+            "optimal_revenue": new_rev,
+            "revenue_increase": new_rev - now_rev,
+            "revenue_increase_pct": r["revenue_change_pct"],
+            "elasticity_coefficient": r["elasticity_current"],
+            "demand_type": "Elastic" if r["elasticity_current"] < -1 else "Inelastic",
+            "confidence": r["confidence"],
+            "recommendation": r["reason"],
+            "intervals": {
+                "current_enrollments": _interval(r["enrollments_current_low"], r["enrollments_current_high"]),
+                "predicted_enrollments": _interval(
+                    r["enrollments_recommended_low"], r["enrollments_recommended_high"]
+                ),
+                "revenue_increase_pct": _interval(r["revenue_change_pct_low"], r["revenue_change_pct_high"]),
+            },
+            "bounds": _interval(r["lower_bound"], r["upper_bound"]),
+            "model_version": r["model_version"],
+            "model_algorithm": r["model_algorithm"],
+        }
+        return Response(OptimizeOutputSerializer(payload).data)
+
+
+@extend_schema(
+    tags=["pricing"],
+    request=PredictInputSerializer,
+    responses={200: PredictOutputSerializer, **ERROR_RESPONSES},
+    examples=[
+        OpenApiExample(
+            "Three prices", request_only=True, value={"course_id": "C00001", "prices": [80, 100, 120]}
+        ),
+        OpenApiExample(
+            "Predictions",
+            response_only=True,
+            value={
+                "course_id": "C00001",
+                "current_price": 100,
+                "predictions": [
+                    {
+                        "price": 80.0,
+                        "predicted_enrollments": 19.4,
+                        "predicted_revenue": 1552.0,
+                        "teacher_earnings": 1241.6,
+                        "elasticity": -1.7,
+                    }
+                ],
+                "model_version": 3,
+                "model_algorithm": "poly2",
+            },
+        ),
+        OpenApiExample(
+            "A price that is not positive",
+            response_only=True,
+            status_codes=["400"],
+            value={"prices": {"1": ["Ensure this value is greater than 0 and at most 100000."]}},
+        ),
+    ],
+)
+class PredictEnrollmentsView(CourseInputView):
+    """Expected enrollments, revenue and teacher earnings per 30 days at each of up to 200 prices."""
+
+    def post(self, request):
+        data = PredictInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        course = self.get_course(data.validated_data["course_id"])
+        demand = production_demand()
+        curve = what_if(course=course, prices=data.validated_data["prices"], demand=demand)
+        payload = {
+            "course_id": course.code,
+            "current_price": course.price_tokens,
+            "predictions": [
+                {
+                    "price": row.price,
+                    "predicted_enrollments": row.expected_enrollments,
+                    "predicted_revenue": row.expected_revenue,
+                    "teacher_earnings": row.teacher_earnings,
+                    "elasticity": row.elasticity,
+                }
+                for row in curve.itertuples()
+            ],
+            "model_version": demand.version,
+            "model_algorithm": demand.algorithm,
+        }
+        return Response(PredictOutputSerializer(payload).data)
+
+
+@extend_schema(tags=["pricing"])
+class RecommendationList(generics.ListAPIView):
+    """Stored price recommendations (newest first): a teacher's own courses, or every course for staff."""
+
+    serializer_class = RecommendationSerializer
+    permission_classes = [TeacherOrStaff]
+    filterset_class = RecommendationFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return PriceRecommendation.objects.none()
+        return selectors.recommendations_visible_to(self.request.user).order_by("-created_at", "-id")
+
+
+class RecommendationDecisionView(DomainErrorsMixin, generics.GenericAPIView):
+    permission_classes = [OwnsCourseOrStaff]
+    serializer_class = RecommendationSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return PriceRecommendation.objects.none()
+        return selectors.recommendations_visible_to(self.request.user)
+
+
+@extend_schema(
+    tags=["pricing"],
+    request=None,
+    responses={200: ApplyOutputSerializer, **ERROR_RESPONSES},
+    examples=[
+        OpenApiExample(
+            "Applied",
+            response_only=True,
+            value={
+                "recommendation": {"id": 7, "course_id": "C00001", "status": "applied"},
+                "price_change": {
+                    "id": 31,
+                    "old_price_tokens": 120,
+                    "new_price_tokens": 104,
+                    "effective_at": "2026-03-01T09:30:00Z",
+                    "source": "recommendation",
+                    "approved_by": "teacher1",
+                },
+            },
+        ),
+        OpenApiExample(
+            "Already decided",
+            response_only=True,
+            status_codes=["409"],
+            value={"detail": "This recommendation is applied; only pending ones can be applied."},
+        ),
+    ],
+)
+class ApplyRecommendationView(RecommendationDecisionView):
+    """Set the course's price to the recommended one (within today's guardrails), recording the approver."""
+
+    def post(self, request, pk: int):
+        recommendation = self.get_object()
+        change = apply_recommendation(recommendation=recommendation, user=request.user)
+        recommendation.refresh_from_db()
+        payload = {"recommendation": recommendation, "price_change": change}
+        return Response(ApplyOutputSerializer(payload).data)
+
+
+@extend_schema(
+    tags=["pricing"],
+    request=None,
+    responses={200: RecommendationSerializer, **ERROR_RESPONSES},
+    examples=[
+        OpenApiExample(
+            "Dismissed", response_only=True, value={"id": 7, "course_id": "C00001", "status": "dismissed"}
+        )
+    ],
+)
+class DismissRecommendationView(RecommendationDecisionView):
+    """Keep the current price and mark the advice dismissed."""
+
+    def post(self, request, pk: int):
+        recommendation = dismiss_recommendation(recommendation=self.get_object(), user=request.user)
+        recommendation = selectors.recommendations_visible_to(request.user).get(pk=recommendation.pk)
+        return Response(RecommendationSerializer(recommendation).data)
+
+
+@extend_schema(
+    tags=["pricing"],
+    request=BulkApplyInputSerializer,
+    responses={200: BulkApplyOutputSerializer, 400: ERROR_RESPONSES[400], 403: ERROR_RESPONSES[403]},
+    examples=[
+        OpenApiExample("Apply three", request_only=True, value={"ids": [7, 8, 9]}),
+        OpenApiExample(
+            "Results",
+            response_only=True,
+            value={
+                "applied": 2,
+                "refused": 1,
+                "results": [
+                    {"id": 7, "applied": True, "detail": "120 -> 104 tokens"},
+                    {"id": 8, "applied": True, "detail": "60 -> 66 tokens"},
+                    {"id": 9, "applied": False, "detail": "This recommendation is dismissed; ..."},
+                ],
+            },
+        ),
+    ],
+)
+class BulkApplyView(APIView):
+    """Staff: apply many pending recommendations; each is applied or refused on its own."""
+
+    permission_classes = [StaffOnly]
+
+    @extend_schema(operation_id="pricing_recommendations_bulk_apply")
+    def post(self, request):
+        data = BulkApplyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = data.validated_data["ids"]
+        found = {r.pk: r for r in PriceRecommendation.objects.filter(pk__in=ids)}
+        results = []
+        for pk in ids:
+            recommendation = found.get(pk)
+            if recommendation is None:
+                results.append({"id": pk, "applied": False, "detail": "No such recommendation."})
+                continue
+            try:
+                change = apply_recommendation(recommendation=recommendation, user=request.user)
+            except TokenEconomyError as exc:
+                results.append({"id": pk, "applied": False, "detail": str(exc)})
+                continue
+            detail = f"{change.old_price_tokens} -> {change.new_price_tokens} tokens"
+            results.append({"id": pk, "applied": True, "detail": detail})
+        applied = sum(r["applied"] for r in results)
+        payload = {"applied": applied, "refused": len(results) - applied, "results": results}
+        return Response(BulkApplyOutputSerializer(payload).data, status=status.HTTP_200_OK)

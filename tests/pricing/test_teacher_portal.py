@@ -1,0 +1,341 @@
+"""The teacher portal pages: who may open what, the course page with curves and the slider,
+applying and dismissing advice, earnings, and the staff's recompute button."""
+
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from analytics.services.pipeline import start_pipeline_run
+from analytics.services.registry import clear_model_cache
+from pricing.models import PriceRecommendation
+from pricing.services.recommendations import compute_recommendations
+from tests.factories import LearnerFactory, StaffFactory, TeacherFactory
+from tests.pricing.db_world import load_synthetic_world
+from tokenecon.models import Account, AccountKind, Course, PriceChange, Teacher
+from tokenecon.services.accounts import pay_out_teacher, top_up_wallet
+from tokenecon.services.enrollment import purchase_course
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def trained_world(django_db_setup, django_db_blocker):
+    """A small world with a production demand model and stored advice, shared by this module."""
+    with django_db_blocker.unblock():
+        load_synthetic_world(n_courses=60, weeks=30, seed=3)
+        clear_model_cache()
+        run = start_pipeline_run(kind="demand", sync=True, params={"bootstrap_reps": 2, "cv_folds": 2})
+        assert run.status == "succeeded", run.error
+        compute_recommendations()
+        yield run
+        call_command("flush", "--noinput", verbosity=0)
+        clear_model_cache()
+
+
+@pytest.fixture
+def world(trained_world):
+    own_teacher, other_teacher = Teacher.objects.filter(courses__isnull=False).distinct().order_by("pk")[:2]
+    return {
+        "teacher": own_teacher,
+        "course": own_teacher.courses.order_by("code").first(),
+        "other_course": other_teacher.courses.order_by("code").first(),
+    }
+
+
+def moving_advice() -> PriceRecommendation:
+    for recommendation in PriceRecommendation.objects.filter(status="pending").select_related(
+        "course__teacher"
+    ):
+        if recommendation.changes_price:
+            return recommendation
+    pytest.fail("No price-moving advice in the test world.")
+
+
+def login(client, user):
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def course_urls(code: str) -> dict[str, str]:
+    return {
+        "page": reverse("pricing:course_detail", args=[code]),
+        "what_if": reverse("pricing:course_what_if", args=[code]) + "?price=50",
+    }
+
+
+# --- who may open what ---------------------------------------------------------------------------
+
+
+def test_portal_home_by_role(client, world):
+    url = reverse("pricing:teacher_home")
+    response = client.get(url)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert login(client, LearnerFactory().user).get(url).status_code == 403
+    assert login(client, world["teacher"].user).get(url).status_code == 200
+    # Staff have their own list of every course.
+    assert login(client, StaffFactory()).get(url).status_code == 403
+
+
+def test_staff_course_list_by_role(client, world):
+    url = reverse("pricing:staff_courses")
+    assert client.get(url).status_code == 302
+    assert login(client, LearnerFactory().user).get(url).status_code == 403
+    assert login(client, world["teacher"].user).get(url).status_code == 403
+    assert login(client, StaffFactory()).get(url).status_code == 200
+
+
+def test_staff_apply_selected_advice_in_bulk(client, trained_world):
+    moving = [r for r in PriceRecommendation.objects.filter(status="pending") if r.changes_price][:3]
+    assert moving, "No price-moving advice in the test world."
+    url = reverse("pricing:apply_selected")
+    data = {"recommendation": [r.pk for r in moving]}
+    assert client.post(url, data).status_code == 302
+    assert login(client, LearnerFactory().user).post(url, data).status_code == 403
+    assert login(client, TeacherFactory().user).post(url, data).status_code == 403
+    staff = StaffFactory()
+    page = login(client, staff).post(url, data, follow=True).content.decode()
+    assert f"Applied {len(moving)} recommendation(s)." in page
+    for recommendation in moving:
+        recommendation.refresh_from_db()
+        assert recommendation.status == "applied" and recommendation.decided_by == staff
+    again = client.post(url, data, follow=True).content.decode()
+    assert "Applied 0 recommendation(s)." in again and "only pending ones" in again
+    assert "Select at least one" in client.post(url, {}, follow=True).content.decode()
+
+
+@pytest.mark.parametrize("kind", ["page", "what_if"])
+def test_course_pages_by_role(client, world, kind):
+    own = course_urls(world["course"].code)[kind]
+    other = course_urls(world["other_course"].code)[kind]
+    client.defaults["HTTP_HX_REQUEST"] = "true"
+    response = client.get(own)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert login(client, LearnerFactory().user).get(own).status_code == 403
+    login(client, world["teacher"].user)
+    assert client.get(own).status_code == 200
+    assert client.get(other).status_code == 404
+    assert client.get(course_urls("C99999")[kind]).status_code == 404
+    login(client, StaffFactory())
+    assert client.get(own).status_code == 200
+    assert client.get(other).status_code == 200
+
+
+@pytest.mark.parametrize("action", ["apply_recommendation", "dismiss_recommendation"])
+def test_decisions_by_role(client, trained_world, action):
+    advice = moving_advice()
+    url = reverse(f"pricing:{action}", args=[advice.course.code])
+    data = {"recommendation": advice.pk}
+    response = client.post(url, data)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert login(client, LearnerFactory().user).post(url, data).status_code == 403
+    assert login(client, TeacherFactory().user).post(url, data).status_code == 404
+    login(client, advice.course.teacher.user)
+    assert client.get(url).status_code == 405
+    advice.refresh_from_db()
+    assert advice.status == "pending"
+
+
+def test_earnings_page_by_role(client, world):
+    url = reverse("pricing:earnings")
+    assert client.get(url).status_code == 302
+    assert login(client, LearnerFactory().user).get(url).status_code == 403
+    assert login(client, StaffFactory()).get(url).status_code == 403
+    assert login(client, world["teacher"].user).get(url).status_code == 200
+
+
+def test_recompute_button_is_staff_only_and_queues_the_task(
+    client, trained_world, django_capture_on_commit_callbacks
+):
+    url = reverse("pricing:compute_recommendations")
+    assert client.post(url).status_code == 302
+    assert login(client, LearnerFactory().user).post(url).status_code == 403
+    assert login(client, TeacherFactory().user).post(url).status_code == 403
+    login(client, StaffFactory())
+    with mock.patch("pricing.tasks.compute_price_recommendations.delay") as delay:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(url)
+    assert response.status_code == 302
+    delay.assert_called_once_with()
+    assert client.get(url).status_code == 405
+
+
+# --- what the pages show -------------------------------------------------------------------------
+
+
+def test_home_lists_own_courses_with_advice_and_badge(client, world):
+    teacher = world["teacher"]
+    body = login(client, teacher.user).get(reverse("pricing:teacher_home")).content.decode()
+    for course in teacher.courses.all():
+        assert course.code in body
+    assert world["other_course"].code not in body
+    pending = PriceRecommendation.objects.filter(course__teacher=teacher, status="pending")
+    assert pending.exists()
+    for advice in pending:
+        assert f">{advice.recommended_price_tokens}<" in body
+    if any(a.changes_price for a in pending):
+        assert "advice pending" in body
+
+
+def test_staff_list_shows_every_course_paginated(client, trained_world):
+    body = login(client, StaffFactory()).get(reverse("pricing:staff_courses")).content.decode()
+    assert "Recompute price advice" in body
+    assert body.count('href="/teacher/courses/') == min(50, Course.objects.count())
+
+
+def test_course_page_shows_curves_slider_strategies_and_history(client, world):
+    course = world["course"]
+    advice = PriceRecommendation.objects.get(course=course, status="pending")
+    body = login(client, world["teacher"].user).get(course_urls(course.code)["page"]).content.decode()
+    assert "/static/vendor/plotly.min.js" in body and "cdn" not in body.lower()
+    assert 'id="demand-chart"' in body and 'id="revenue-chart"' in body
+    assert "Plotly.newPlot" in body and "tonexty" in body  # curves with shaded bands
+    assert 'type="range"' in body and "hx-get" in body
+    assert advice.reason.split(".")[0] in body.replace("&#x27;", "'")
+    for strategy in advice.details["strategies"]:
+        assert strategy["strategy"] in body
+    assert 'id="price-history"' in body
+    assert (
+        body.count("<tr>", body.index('id="price-history"'))
+        >= PriceChange.objects.filter(course=course).count()
+    )
+
+
+def test_what_if_answers_with_a_partial_that_changes_with_price(client, world):
+    login(client, world["teacher"].user)
+    url = reverse("pricing:course_what_if", args=[world["course"].code])
+    cheap = client.get(url, {"price": 20}, HTTP_HX_REQUEST="true")
+    dear = client.get(url, {"price": 300}, HTTP_HX_REQUEST="true")
+    assert cheap.status_code == dear.status_code == 200
+    assert "<html" not in cheap.content.decode()
+    assert 'data-testid="what-if-enrollments"' in cheap.content.decode()
+    assert cheap.content != dear.content
+
+
+def test_what_if_without_htmx_opens_the_course_page_at_that_price(client, world):
+    login(client, world["teacher"].user)
+    code = world["course"].code
+    response = client.get(reverse("pricing:course_what_if", args=[code]), {"price": 77})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("pricing:course_detail", args=[code]) + "?price=77"
+    page = client.get(response["Location"]).content.decode()
+    assert 'value="77"' in page and "77 tokens" in page
+
+
+@pytest.mark.parametrize("price", ["-5", "0", "abc", "100000", ""])
+def test_what_if_rejects_bad_prices(client, world, price):
+    login(client, world["teacher"].user)
+    response = client.get(
+        reverse("pricing:course_what_if", args=[world["course"].code]),
+        {"price": price},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400
+    assert 'class="error"' in response.content.decode()
+
+
+def test_teacher_applies_advice_and_sees_the_new_price_and_history(client, trained_world):
+    advice = moving_advice()
+    course = advice.course
+    login(client, course.teacher.user)
+    response = client.post(
+        reverse("pricing:apply_recommendation", args=[course.code]),
+        {"recommendation": advice.pk},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("pricing:course_detail", args=[course.code])
+    course.refresh_from_db()
+    assert course.price_tokens == advice.recommended_price_tokens
+    change = PriceChange.objects.filter(course=course).latest("effective_at")
+    assert change.source == "recommendation" and change.approved_by == course.teacher.user
+    page = client.get(reverse("pricing:course_detail", args=[course.code])).content.decode()
+    assert f"now costs {advice.recommended_price_tokens} tokens" in page
+    assert "Recommendation" in page[page.index('id="price-history"') :]
+    # The advice is spent: applying it again is refused with a message, nothing written.
+    changes = PriceChange.objects.count()
+    again = client.post(
+        reverse("pricing:apply_recommendation", args=[course.code]),
+        {"recommendation": advice.pk},
+        follow=True,
+    )
+    assert "only pending ones" in again.content.decode()
+    assert PriceChange.objects.count() == changes
+
+
+def test_teacher_dismisses_advice(client, trained_world):
+    advice = moving_advice()
+    login(client, advice.course.teacher.user)
+    response = client.post(
+        reverse("pricing:dismiss_recommendation", args=[advice.course.code]), {"recommendation": advice.pk}
+    )
+    assert response.status_code == 302
+    advice.refresh_from_db()
+    assert advice.status == "dismissed" and advice.decided_by == advice.course.teacher.user
+
+
+def test_course_page_without_a_model_says_so(client, world, monkeypatch):
+    from pricing.services import model_source
+
+    def no_model():
+        raise model_source.NoDemandModel("No production version of demand.")
+
+    monkeypatch.setattr(model_source, "_provider", no_model)
+    response = login(client, world["teacher"].user).get(course_urls(world["course"].code)["page"])
+    assert response.status_code == 200
+    assert "No production version of demand." in response.content.decode()
+
+
+def test_earnings_page_shows_weekly_cumulative_earnings_and_payouts(client, world):
+    teacher, course = world["teacher"], world["course"]
+    Account.objects.get_or_create(kind=AccountKind.TEACHER_EARNINGS, owner=teacher.user)
+    for i, when in enumerate([datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC)]):
+        learner = LearnerFactory()
+        top_up_wallet(learner=learner, amount_tokens=1000, idempotency_key=f"top-up-{i}", at=when)
+        purchase_course(
+            learner=learner, course=course, idempotency_key=f"buy-{i}", at=when + timedelta(hours=1)
+        )
+    pay_out_teacher(teacher=teacher, amount_tokens=50, idempotency_key="payout-1", memo="March payout")
+    body = login(client, teacher.user).get(reverse("pricing:earnings")).content.decode()
+    assert 'id="earnings-chart"' in body and "Cumulative earnings" in body
+    assert "March payout" in body and "-50" in body
+    earned = 2 * course.price_tokens - 2 * round(course.price_tokens * 0.2)
+    assert (
+        abs(int(body.split("Earned to date")[1].split("tokens")[0].split(">")[-1].replace(",", "")) - earned)
+        <= 2
+    )
+
+
+def test_admin_lists_recommendations_and_applies_selected(client, trained_world):
+    advice = moving_advice()
+    login(client, StaffFactory())
+    listing = client.get("/admin/pricing/pricerecommendation/?status__exact=pending")
+    assert listing.status_code == 200
+    response = client.post(
+        "/admin/pricing/pricerecommendation/",
+        {"action": "apply_selected", "_selected_action": [advice.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    advice.refresh_from_db()
+    assert advice.status == "applied"
+    assert client.get("/admin/pricing/pricingsettings/").status_code == 200
+
+
+@pytest.mark.parametrize("recommendation", ["", "abc", "-1"])
+def test_decisions_reject_a_malformed_recommendation_id(client, world, recommendation):
+    login(client, world["teacher"].user)
+    url = reverse("pricing:apply_recommendation", args=[world["course"].code])
+    assert client.post(url, {"recommendation": recommendation}).status_code == 400
+
+
+def test_decisions_on_another_course_s_recommendation_are_404(client, world):
+    advice = PriceRecommendation.objects.filter(course=world["other_course"], status="pending").first()
+    login(client, world["teacher"].user)
+    url = reverse("pricing:apply_recommendation", args=[world["course"].code])
+    assert client.post(url, {"recommendation": advice.pk}).status_code == 404
+    advice.refresh_from_db()
+    assert advice.status == "pending"
