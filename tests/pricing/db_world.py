@@ -6,8 +6,11 @@ and the ledger has its own tests.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 
 from tests.pricing.synthetic import synthetic_tables
 from tokenecon.models import Course, Enrollment, Learner, PriceChange, Teacher
@@ -84,3 +87,24 @@ def load_synthetic_world(*, n_courses: int = 150, weeks: int = 30, seed: int = 0
     Enrollment.objects.bulk_create(rows, batch_size=2000)
     truth = truth.assign(course_id=truth["course_id"].map(id_of))
     return {"truth": truth, "start": start, "end": end, "courses": course_rows}
+
+
+@contextmanager
+def trained_world(*, seed: int, n_courses: int = 60, weeks: int = 30, advice: bool = True):
+    """A committed synthetic world with a production demand model (and stored price advice);
+    everything is flushed afterwards. For module-scoped fixtures inside ``django_db_blocker.unblock()``."""
+    from analytics.services.pipeline import start_pipeline_run
+    from analytics.services.registry import clear_model_cache
+    from pricing.services.recommendations import compute_recommendations
+
+    load_synthetic_world(n_courses=n_courses, weeks=weeks, seed=seed)
+    clear_model_cache()
+    run = start_pipeline_run(kind="demand", sync=True, params={"bootstrap_reps": 2, "cv_folds": 2})
+    assert run.status == "succeeded", run.error
+    if advice:
+        compute_recommendations()
+    try:
+        yield run
+    finally:
+        call_command("flush", "--noinput", verbosity=0)
+        clear_model_cache()

@@ -1,17 +1,13 @@
 """The pricing API: who may call what, input validation, and the answers' shape."""
 
 import pytest
-from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from analytics.services.pipeline import start_pipeline_run
-from analytics.services.registry import clear_model_cache
 from pricing.models import PriceRecommendation
 from pricing.services import model_source
 from pricing.services.model_source import NoDemandModel
-from pricing.services.recommendations import compute_recommendations
 from tests.factories import LearnerFactory, StaffFactory, TeacherFactory
-from tests.pricing.db_world import load_synthetic_world
+from tests.pricing.db_world import trained_world as priced_world
 from tokenecon.models import Course, PriceChange, Teacher
 
 pytestmark = pytest.mark.django_db
@@ -25,15 +21,8 @@ BULK_APPLY = "/api/v1/pricing/recommendations/apply/"
 @pytest.fixture(scope="module")
 def trained_world(django_db_setup, django_db_blocker):
     """A small world with a production demand model and stored advice, shared by this module."""
-    with django_db_blocker.unblock():
-        load_synthetic_world(n_courses=60, weeks=30, seed=2)
-        clear_model_cache()
-        run = start_pipeline_run(kind="demand", sync=True, params={"bootstrap_reps": 2, "cv_folds": 2})
-        assert run.status == "succeeded", run.error
-        compute_recommendations()
+    with django_db_blocker.unblock(), priced_world(seed=2) as run:
         yield run
-        call_command("flush", "--noinput", verbosity=0)
-        clear_model_cache()
 
 
 def client_for(user) -> APIClient:

@@ -5,15 +5,11 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 
-from analytics.services.pipeline import start_pipeline_run
-from analytics.services.registry import clear_model_cache
 from pricing.models import PriceRecommendation
-from pricing.services.recommendations import compute_recommendations
 from tests.factories import LearnerFactory, StaffFactory, TeacherFactory
-from tests.pricing.db_world import load_synthetic_world
+from tests.pricing.db_world import trained_world as priced_world
 from tokenecon.models import Account, AccountKind, Course, PriceChange, Teacher
 from tokenecon.services.accounts import pay_out_teacher, top_up_wallet
 from tokenecon.services.enrollment import purchase_course
@@ -24,15 +20,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(scope="module")
 def trained_world(django_db_setup, django_db_blocker):
     """A small world with a production demand model and stored advice, shared by this module."""
-    with django_db_blocker.unblock():
-        load_synthetic_world(n_courses=60, weeks=30, seed=3)
-        clear_model_cache()
-        run = start_pipeline_run(kind="demand", sync=True, params={"bootstrap_reps": 2, "cv_folds": 2})
-        assert run.status == "succeeded", run.error
-        compute_recommendations()
+    with django_db_blocker.unblock(), priced_world(seed=3) as run:
         yield run
-        call_command("flush", "--noinput", verbosity=0)
-        clear_model_cache()
 
 
 @pytest.fixture
