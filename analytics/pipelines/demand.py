@@ -156,6 +156,9 @@ def stage_evaluation(ctx: StageContext) -> dict:
     price_now = tables["courses"].set_index("course_id")["price_tokens"]
     truth = load_truth()
     rows = current_rows(data["panel"], price_now)
+    observed = data["panel"].groupby("course_id")["price"].agg(["min", "max"])
+    rows["observed_min_price"] = rows["course_id"].map(observed["min"])
+    rows["observed_max_price"] = rows["course_id"].map(observed["max"])
     candidates, curves = {}, {}
     for index, (name, model) in enumerate(trained["models"].items()):
         ctx.progress(index / len(trained["models"]), f"evaluating {name}")

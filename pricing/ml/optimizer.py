@@ -20,6 +20,7 @@ import pandas as pd
 from pricing.ml.demand import DemandModel
 
 DAYS = 30
+SUPPORT_FACTOR = 1.5  # how far beyond its observed price range a course's curve is trusted
 Z_95 = 1.959963984540054
 
 
@@ -69,10 +70,22 @@ def optimise_prices(
     commission_rate: float = 0.2,
     floors: np.ndarray | None = None,
     grid_points: int = 64,
+    support_factor: float | None = SUPPORT_FACTOR,
 ) -> pd.DataFrame:
     current = rows["price"].to_numpy(dtype=float)
     floor = floors if floors is not None else np.full(len(rows), np.nan)
     low, high = guardrails.bounds(current, floor)
+    if support_factor is not None and "observed_min_price" in rows:
+        # Trust the demand curve only near prices the course has actually had: far outside them
+        # its curvature is extrapolation (on a quarter-size simulation the unconstrained optimum
+        # earned 0.80 of the true optimum, inside 1.5x of the observed range 0.95).
+        observed_low = rows["observed_min_price"].to_numpy(dtype=float) / support_factor
+        observed_high = rows["observed_max_price"].to_numpy(dtype=float) * support_factor
+        observed_low = np.where(np.isnan(observed_low), low, observed_low)
+        observed_high = np.where(np.isnan(observed_high), high, observed_high)
+        low = np.maximum(low, np.minimum(observed_low, current))
+        high = np.minimum(high, np.maximum(observed_high, current))
+        high = np.maximum(high, low)
     steps = np.linspace(0.0, 1.0, grid_points)
     grid = np.exp(np.log(low)[:, None] + (np.log(high) - np.log(low))[:, None] * steps[None, :])
     values = objective_values(objective, grid, _evaluate(model, rows, grid), commission_rate)
