@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
-from django.db.models import F
+from django.db.models import F, Max
 
 from tokenecon.models import AccountKind, Course, Enrollment, Entry, Learner, LearnerActivity
 
 
 def learner_frame() -> pd.DataFrame:
-    rows = Learner.objects.values("joined_on", learner_id=F("id"), user_id=F("user"))
+    rows = Learner.objects.values("joined_on", "user_id", learner_id=F("id"))
     return pd.DataFrame.from_records(list(rows), columns=["joined_on", "learner_id", "user_id"])
 
 
@@ -69,3 +69,15 @@ def course_frame() -> pd.DataFrame:
     return pd.DataFrame.from_records(
         list(rows), columns=["category", "difficulty", "title", "price_tokens", "course_id"]
     )
+
+
+def data_signature() -> dict:
+    """What identifies the learner training data: counts and newest rows (for idempotent training)."""
+    return {
+        "learners": Learner.objects.count(),
+        "enrollments": Enrollment.objects.count(),
+        "last_enrollment": str(Enrollment.objects.aggregate(m=Max("id"))["m"]),
+        "activity": LearnerActivity.objects.count(),
+        "last_activity": str(LearnerActivity.objects.aggregate(m=Max("id"))["m"]),
+        "wallet_entries": Entry.objects.filter(account__kind=AccountKind.LEARNER_WALLET).count(),
+    }

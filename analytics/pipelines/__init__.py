@@ -1,3 +1,3 @@
 """Every pipeline the platform can run; each registers itself when imported."""
 
-from analytics.pipelines import demand  # noqa: F401
+from analytics.pipelines import demand, propensity  # noqa: F401

@@ -193,29 +193,50 @@ def snapshot_labels(
     return out
 
 
-def price_sensitivity_scores(enrollments: pd.DataFrame, *, cutoff: date) -> pd.Series:
-    """A 0-1 score of how much a learner's purchases respond to price, from purchases before the
-    cut-off: how often they buy on discount, how deep the discounts, and how cheap their choices
-    are relative to their categories' prices (percentile ranks, averaged). Learners with no
-    purchase get the median, 0.5."""
+SENSITIVITY_WEIGHTS = {"budget": 0.6, "price_vs_usual": 0.2, "discounts": 0.2}
+
+
+def price_sensitivity_scores(
+    enrollments: pd.DataFrame, *, cutoff: date, wallet: pd.DataFrame | None = None
+) -> pd.Series:
+    """A 0-1 score of how much a learner's purchases respond to price, from data before the
+    cut-off. Three signals, each a percentile rank among learners (missing ones count 0.5):
+
+    - budget: the median top-up (small budgets go with high sensitivity), weight 0.6;
+    - price against the course's usual price: buying mostly during promotions and price tests
+      rather than at the usual price, weight 0.2;
+    - discounts: how often and how deep the learner's purchases were discounted, weight 0.2.
+
+    In the simulator the budget carries most of the signal (Spearman with the true sensitivity
+    about 0.5); the weights are stated, not fitted, because no label of sensitivity exists.
+    Learners with no purchase and no top-up get 0.5.
+    """
     t = _ts(cutoff)
     e = enrollments[enrollments["enrolled_at"] < t].copy()
-    if e.empty:
+    parts: dict[str, pd.Series] = {}
+    if not e.empty:
+        usual = e.groupby("course_id")["list_price_tokens"].transform("median")
+        e["below_usual"] = -np.log(e["list_price_tokens"].clip(lower=1) / usual.clip(lower=1))
+        e["discounted"] = (e["discount_pct"] > 0).astype(float)
+        per = e.groupby("learner_id").agg(
+            below=("below_usual", "sum"),
+            n=("below_usual", "size"),
+            discounted=("discounted", "mean"),
+            depth=("discount_pct", "mean"),
+        )
+        # Shrink towards "usual price" for learners with few purchases.
+        parts["price_vs_usual"] = (per["below"] / (per["n"] + 2)).rank(pct=True)
+        if (per["discounted"] > 0).any():
+            parts["discounts"] = ((per["discounted"].rank(pct=True) + per["depth"].rank(pct=True)) / 2).rank(
+                pct=True
+            )
+    if wallet is not None and not wallet.empty:
+        top_ups = wallet[(wallet["created_at"] < t) & (wallet["kind"] == "top_up")]
+        if not top_ups.empty:
+            parts["budget"] = 1 - top_ups.groupby("learner_id")["amount_tokens"].median().rank(pct=True)
+    if not parts:
         return pd.Series(dtype=float)
-    e["relative_price"] = e["list_price_tokens"] / e.groupby("category")["list_price_tokens"].transform(
-        "mean"
-    )
-    per = e.groupby("learner_id").agg(
-        discount_share=("discount_pct", lambda s: float((s > 0).mean())),
-        depth=("discount_pct", "mean"),
-        relative_price=("relative_price", "mean"),
-    )
-    ranks = pd.concat(
-        [
-            per["discount_share"].rank(pct=True),
-            per["depth"].rank(pct=True),
-            1 - per["relative_price"].rank(pct=True),
-        ],
-        axis=1,
-    )
-    return ranks.mean(axis=1).clip(0, 1)
+    frame = pd.DataFrame(parts)
+    weights = pd.Series({name: SENSITIVITY_WEIGHTS[name] for name in frame.columns})
+    score = (frame.fillna(0.5) * weights).sum(axis=1) / weights.sum()
+    return score.clip(0, 1)

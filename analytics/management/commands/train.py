@@ -13,7 +13,7 @@ class Command(BaseCommand):
     help = "Run the demand-model pipeline (six models, evaluation, registry) and show its progress."
 
     def add_arguments(self, parser):
-        parser.add_argument("--kind", default="demand", help="Which pipeline to run (default: demand)")
+        parser.add_argument("--kind", default="demand", help="Which pipeline to run: demand (default) or propensity")
         parser.add_argument(
             "--sync", action="store_true", help="Run in this process instead of a Celery worker"
         )
@@ -27,12 +27,15 @@ class Command(BaseCommand):
         parser.add_argument("--timeout", type=float, default=3600, help="Seconds to wait for a queued run")
 
     def handle(self, *args, **options):
-        params = {
-            "holdout_weeks": options["holdout_weeks"],
-            "cv_folds": options["cv_folds"],
-            "bootstrap_reps": options["bootstrap_reps"],
-            "seed": options["seed"],
-        }
+        if options["kind"] == "demand":
+            params = {
+                "holdout_weeks": options["holdout_weeks"],
+                "cv_folds": options["cv_folds"],
+                "bootstrap_reps": options["bootstrap_reps"],
+                "seed": options["seed"],
+            }
+        else:
+            params = {"seed": options["seed"]}
         started = time.perf_counter()
         if options["sync"]:
             with tqdm(total=100, desc="training", unit="%") as bar:
@@ -67,7 +70,10 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {stage['name']:<14} {stage['status']:<10} {stage.get('seconds') or 0:7.2f} s"
             )
-        if report:
+        if report.get("summary_lines"):
+            for line in report["summary_lines"]:
+                self.stdout.write(f"  {line}")
+        elif report:
             self.stdout.write(
                 f"Selected: {report['selected']} (production version {report.get('production_version')})"
             )

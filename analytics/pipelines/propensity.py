@@ -1,0 +1,220 @@
+"""Training the learner propensity models as a pipeline run: snapshots at cut-offs, three
+candidates per target (logistic, logistic GAM, gradient boosting), the seeds' rules and the
+simulator's oracle beside them, and the price-sensitivity score; the chosen candidate of each
+target is promoted."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pandas as pd
+
+from analytics.services.pipeline import PipelineSpec, StageContext, register_pipeline
+from analytics.services.registry import NewVersion, promote_version, register_model_versions
+from learners import selectors
+from learners.ml.propensity import choose, fit_candidates
+from learners.ml.snapshot import FEATURES, SENSITIVITY_WEIGHTS, price_sensitivity_scores
+from learners.ml.training import (
+    TARGETS,
+    TRUTH_COLUMNS,
+    evaluate_target,
+    fraction_of_oracle,
+    plan_cutoffs,
+    sensitivity_agreement,
+    snapshot,
+    stack,
+)
+from learners.services.truth import truth_at_cutoff
+
+DEFAULTS = {"training_cutoffs": 6, "spacing_days": 14, "seed": 0}
+SENSITIVITY_MODEL = "price_sensitivity"
+
+
+def _params(ctx: StageContext) -> dict:
+    return {**DEFAULTS, **ctx.params}
+
+
+def stage_data(ctx: StageContext) -> dict:
+    tables = {
+        "learners": selectors.learner_frame(),
+        "enrollments": selectors.enrollment_frame(),
+        "activity": selectors.activity_frame(),
+        "wallet": selectors.wallet_frame(),
+    }
+    if tables["learners"].empty or tables["enrollments"].empty:
+        raise ValueError("There are no learners or enrollments: load or simulate data first.")
+    enrolled = tables["enrollments"]["enrolled_at"].dt.date
+    days = pd.to_datetime(tables["activity"]["day"]).dt.date
+    first = min(enrolled.min(), days.min()) if len(days) else enrolled.min()
+    last = max(enrolled.max(), days.max()) if len(days) else enrolled.max()
+    ctx.save("tables", {**tables, "first": first, "last": last})
+    return {name: len(frame) for name, frame in tables.items()} | {"window": [str(first), str(last)]}
+
+
+def stage_understanding(ctx: StageContext) -> dict:
+    tables = ctx.load("tables")
+    params = _params(ctx)
+    plan = plan_cutoffs(
+        data_end=tables["last"] + timedelta(days=1),
+        first_day=tables["first"],
+        training_cutoffs=params["training_cutoffs"],
+        spacing_days=params["spacing_days"],
+    )
+    ctx.save("plan", plan)
+    enrollments = tables["enrollments"]
+    per_learner = enrollments.groupby("learner_id").size()
+    return {
+        "evaluation_cutoff": str(plan.evaluation),
+        "calibration_cutoffs": {k: str(v) for k, v in plan.calibration.items()},
+        "training_cutoffs": {k: [str(c) for c in v] for k, v in plan.training.items()},
+        "learners_with_enrollments": int(len(per_learner)),
+        "enrollments_per_buying_learner": round(float(per_learner.mean()), 2),
+        "discounted_share": round(float((enrollments["discount_pct"] > 0).mean()), 3),
+    }
+
+
+def stage_preparation(ctx: StageContext) -> dict:
+    tables, plan = ctx.load("tables"), ctx.load("plan")
+    snapshots = {}
+    cutoffs = plan.all_cutoffs()
+    for i, cutoff in enumerate(cutoffs):
+        ctx.progress(i / len(cutoffs), f"snapshot at {cutoff}")
+        snapshots[cutoff] = snapshot(tables, cutoff)
+    sensitivity = price_sensitivity_scores(
+        tables["enrollments"], cutoff=plan.evaluation, wallet=tables["wallet"]
+    )
+    ctx.save("snapshots", {"snapshots": snapshots, "sensitivity": sensitivity})
+    return {
+        "cutoffs": len(cutoffs),
+        "rows": {str(c): len(snapshots[c][0]) for c in cutoffs},
+        "label_rates_at_evaluation": {
+            k: round(float(snapshots[plan.evaluation][1][k].mean()), 4) for k in TARGETS
+        },
+        "features": FEATURES,
+    }
+
+
+def stage_training(ctx: StageContext) -> dict:
+    plan, data = ctx.load("plan"), ctx.load("snapshots")
+    snapshots, seed = data["snapshots"], _params(ctx)["seed"]
+    fitted, seconds = {}, {}
+    for i, target in enumerate(TARGETS):
+        ctx.progress(i / len(TARGETS), f"fitting {target}")
+        started = time.perf_counter()
+        features, labels = stack(snapshots, plan.training[target], target)
+        calibration_features, calibration_labels = (
+            snapshots[plan.calibration[target]][0],
+            snapshots[plan.calibration[target]][1][target],
+        )
+        fitted[target] = fit_candidates(
+            features,
+            labels,
+            calibration_features=calibration_features,
+            calibration_labels=calibration_labels,
+            seed=seed,
+        )
+        seconds[target] = round(time.perf_counter() - started, 2)
+    ctx.save("models", fitted)
+    return {"fit_seconds": seconds}
+
+
+def stage_evaluation(ctx: StageContext) -> dict:
+    plan, data, fitted = ctx.load("plan"), ctx.load("snapshots"), ctx.load("models")
+    features, labels = data["snapshots"][plan.evaluation]
+    truth = truth_at_cutoff(plan.evaluation)
+    evaluation = {"targets": {}, "selection_rule": choose.__doc__.split("\n\n")[0].replace("\n", " ")}
+    for target, candidates in fitted.items():
+        truth_column = TRUTH_COLUMNS.get(target)
+        metrics = evaluate_target(
+            target=target,
+            candidates=candidates,
+            features=features,
+            labels=labels[target],
+            truth=truth[truth_column] if truth is not None and truth_column else None,
+        )
+        best, _ = choose(candidates, features, labels[target])
+        metrics["selected"] = best
+        metrics["share_of_oracle_auc"] = fraction_of_oracle(metrics, best) if "oracle" in metrics else None
+        evaluation["targets"][target] = metrics
+    evaluation["price_sensitivity"] = (
+        sensitivity_agreement(data["sensitivity"], truth["price_sensitivity"]) if truth is not None else {}
+    )
+    evaluation["truth_available"] = truth is not None
+    ctx.save("evaluation", evaluation)
+    return {
+        target: {"selected": m["selected"], "roc_auc": round(m["candidates"][m["selected"]]["roc_auc"], 4)}
+        for target, m in evaluation["targets"].items()
+    }
+
+
+def stage_report(ctx: StageContext) -> dict:
+    from analytics.reports.propensity import build_propensity_report
+
+    plan, fitted, evaluation = ctx.load("plan"), ctx.load("models"), ctx.load("evaluation")
+    report_json, report_html = build_propensity_report(evaluation=evaluation, plan=plan)
+    registered = {}
+    for target, candidates in fitted.items():
+        name, _ = TARGETS[target]
+        metrics = evaluation["targets"][target]
+        versions = [
+            NewVersion(
+                algorithm=algorithm,
+                artifact=model,
+                params={"target": target, "calibration": list(model.calibration)},
+                features=model.features,
+                metrics={
+                    **metrics["candidates"][algorithm],
+                    "evaluation_cutoff": str(plan.evaluation),
+                    "seed_rule_roc_auc": metrics.get("seed_rule", {}).get("roc_auc"),
+                    "oracle_roc_auc": metrics.get("oracle", {}).get("roc_auc"),
+                },
+                data_start=min(plan.training[target]),
+                data_end=plan.calibration[target],
+                selected=algorithm == metrics["selected"],
+            )
+            for algorithm, model in candidates.items()
+        ]
+        rows = register_model_versions(name=name, versions=versions, run=ctx.run)
+        winner = next(v for v in rows if v.selected)
+        promote_version(version=winner)
+        registered[name] = winner.version
+    sensitivity = register_model_versions(
+        name=SENSITIVITY_MODEL,
+        versions=[
+            NewVersion(
+                algorithm="weighted_rank_score",
+                artifact={"weights": SENSITIVITY_WEIGHTS},
+                params={"weights": SENSITIVITY_WEIGHTS},
+                features=list(SENSITIVITY_WEIGHTS),
+                metrics=evaluation["price_sensitivity"],
+                data_end=plan.evaluation,
+                selected=True,
+            )
+        ],
+        run=ctx.run,
+    )
+    promote_version(version=sensitivity[0])
+    registered[SENSITIVITY_MODEL] = sensitivity[0].version
+    report_json["production_versions"] = registered
+    return {"report": report_json, "report_html": report_html}
+
+
+def _fingerprint(params: dict) -> str:
+    return str(sorted(selectors.data_signature().items())) + str(sorted({**DEFAULTS, **params}.items()))
+
+
+PROPENSITY_PIPELINE = register_pipeline(
+    PipelineSpec(
+        kind="propensity",
+        stages={
+            "data": stage_data,
+            "understanding": stage_understanding,
+            "preparation": stage_preparation,
+            "training": stage_training,
+            "evaluation": stage_evaluation,
+            "report": stage_report,
+        },
+        fingerprint=_fingerprint,
+    )
+)
