@@ -55,6 +55,9 @@ class SimulationConfig:
     # Learners per truth replication block and Monte Carlo replications for learner probabilities.
     truth_replications: int = 200
     calibration_tolerance: float = 0.01
+    # Learner truth is also computed at the start of day ``days - truth_cutoff_days`` (a forward
+    # cut-off inside the window, so the data after it holds realised labels); 0 disables it.
+    truth_cutoff_days: int = 60
     chunk_days: int | None = None
     extra: dict = field(default_factory=dict, compare=False)
 
@@ -78,3 +81,9 @@ class SimulationConfig:
             return self.chunk_days
         per_day = max(1.0, self.enrollments / self.days)
         return int(np.clip(round(9000 / per_day), 1, 92))
+
+    @property
+    def truth_cutoff_day(self) -> int | None:
+        """Day number of the truth cut-off (the learner state is taken at its start), or None."""
+        cutoff = self.days - self.truth_cutoff_days
+        return cutoff if self.truth_cutoff_days > 0 and 0 < cutoff < self.days else None

@@ -167,6 +167,8 @@ class Engine:
     browse_scale: float
     rng: np.random.Generator
     state: EndState | None = field(default=None, init=False)
+    # The same learner state at the start of the truth cut-off day (cfg.truth_cutoff_day), if any.
+    cutoff_state: EndState | None = field(default=None, init=False)
 
     def run(self, progress: Callable[[int], None] | None = None) -> Iterator[Chunk]:
         w, cfg, rng = self.world, self.cfg, self.rng
@@ -205,7 +207,27 @@ class Engine:
 
         buffer = _Buffer()
         chunk_first = 0
+        cutoff = cfg.truth_cutoff_day
         for d in range(cfg.days):
+            if d == cutoff:
+                # The state after day d - 1 (before today's price changes), copied: the arrays
+                # keep changing. Purchases of the chunk not yet flushed are owned already.
+                owned_now = np.union1d(owned, np.concatenate(chunk_keys)) if chunk_keys else owned.copy()
+                self.cutoff_state = EndState(
+                    alive=alive.copy(),
+                    days_inactive=inactive.copy(),
+                    successes=successes.copy(),
+                    progress=progress_days.copy(),
+                    queue_course=q_course.copy(),
+                    queue_sessions=q_sessions.copy(),
+                    queue_drop=q_drop.copy(),
+                    queue_enrollment=q_enr.copy(),
+                    owned_keys=owned_now,
+                    prices=prices.copy(),
+                    wallet=wallet.copy(),
+                    teacher_balance=teacher_balance.copy(),
+                    enrollments=n_enrollments,
+                )
             # Prices in effect today (the platform applies changes at midnight).
             while change_ptr < len(w.change_day) and w.change_day[change_ptr] <= d:
                 prices[w.change_course[change_ptr]] = w.change_new_price[change_ptr]

@@ -178,6 +178,7 @@ def run_simulation(
         course_codes=writer.course_codes,
         learner_ids=writer.learner_codes,
         rng=np.random.default_rng(truth_seed),
+        cutoff_state=engine.cutoff_state,
     )
     path = truth_module.save_truth(truth, truth_path)
     elasticities = truth_module.category_elasticities(path=path)

@@ -22,7 +22,7 @@ along each simulated activity path) and, for churn, an exact recursion (see ``_c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import joblib
@@ -79,6 +79,78 @@ class Truth:
     learner_current_course: np.ndarray  # course number of the course in progress, -1 for none
     learner_state: dict
     browse_scale: float
+    # Added later: None in truth files written before them (class defaults fill the gap on load).
+    # Learner truth at the forward cut-off (start of day ``cutoff_day``, date ``cutoff_date``):
+    # arrays by learner number: joined, alive, p_enroll_30d, p_churn_60d, p_complete_60d,
+    # current_course (see ``learner_probabilities``).
+    cutoff_day: int | None = None
+    cutoff_date: date | None = None
+    cutoff_learners: dict | None = None
+    # For the true response to an offer over the 30 days after the end (``offer_probability``).
+    offer_expected_active: np.ndarray | None = None  # (learners, 30) E[active] per day, float32
+    offer_consider: np.ndarray | None = None  # (courses, 30) share of its category's looks, float32
+    learner_interest: np.ndarray | None = None  # (learners, categories)
+    learner_browse: np.ndarray | None = None  # courses considered per active day (browse scale in)
+    learner_owned_keys: np.ndarray | None = None  # sorted learner * n_courses + course, at the end
+
+    # Offers -----------------------------------------------------------------------------------
+    def offer_probability(
+        self,
+        learners: np.ndarray,
+        courses: np.ndarray,
+        discounts: np.ndarray | float,
+        prices: np.ndarray | None = None,
+        *,
+        block: int = 200_000,
+    ) -> np.ndarray:
+        """P(learner buys course within 30 days after the end | offered ``discounts`` off ``prices``).
+
+        By learner and course number (pairs, broadcast). ``prices`` defaults to the price at the
+        end of the run. ``P = 1 - exp(-K sigmoid(u))`` with ``u = v_j - b_c s_l price (1-d) / ref_j``
+        and ``K = browse_l interest_l[c_j] sum_t E[active_l,t] consider_j,t`` (expected looks at j);
+        0 for a course the learner owns (or had refunded) and for a learner who has left.
+        """
+        if self.offer_expected_active is None:
+            raise ValueError("This truth file predates offer truth: run `manage.py simulate` again.")
+        learners, courses, discounts = np.broadcast_arrays(
+            np.asarray(learners, dtype=np.int64),
+            np.asarray(courses, dtype=np.int64),
+            np.asarray(discounts, dtype=float),
+        )
+        shape = learners.shape
+        learners, courses, discounts = learners.ravel(), courses.ravel(), discounts.ravel()
+        if prices is None:
+            price = self.course_price_at_end[courses].astype(float)
+        else:
+            price = np.broadcast_to(np.asarray(prices, dtype=float), shape).ravel()
+        n_c = len(self.course_code)
+        out = np.zeros(len(learners))
+        for start in range(0, len(learners), block):
+            sl = slice(start, start + block)
+            ll, cc = learners[sl], courses[sl]
+            category = self.course_category[cc]
+            looks = np.einsum(
+                "ij,ij->i", self.offer_expected_active[ll], self.offer_consider[cc], dtype=float
+            )
+            k = self.learner_browse[ll].astype(float) * self.learner_interest[ll, category] * looks
+            b = self.category_coefficient[category]
+            u = (
+                self.course_utility[cc]
+                - b
+                * self.learner_sensitivity[ll]
+                * price[sl]
+                * (1 - discounts[sl])
+                / self.course_reference_price[cc]
+            )
+            p = -np.expm1(-k / (1 + np.exp(-u)))
+            keys = ll * n_c + cc
+            owned = self.learner_owned_keys
+            if len(owned):
+                pos = np.minimum(np.searchsorted(owned, keys), len(owned) - 1)
+                p[owned[pos] == keys] = 0.0
+            p[~self.learner_state["alive"][ll]] = 0.0
+            out[sl] = p
+        return out.reshape(shape)
 
     # Demand ---------------------------------------------------------------------------------
     def _shares(self, courses: np.ndarray, prices: np.ndarray) -> np.ndarray:
@@ -234,6 +306,147 @@ def _monte_carlo(
     return out
 
 
+def price_path(world: World, first_day: int, n_days: int) -> np.ndarray:
+    """Every course's price on each of ``n_days`` days from ``first_day`` (the world's schedule).
+
+    Price changes are exogenous (drawn with the world), so the truth at a cut-off inside the window
+    prices the days after it as they really were. Zero before a course's launch.
+    """
+    prices = np.zeros(len(world.course_category), dtype=np.int64)
+    out = np.zeros((len(prices), n_days), dtype=np.int64)
+    ptr = 0
+    for t in range(n_days):
+        while ptr < len(world.change_day) and world.change_day[ptr] <= first_day + t:
+            prices[world.change_course[ptr]] = world.change_new_price[ptr]
+            ptr += 1
+        out[:, t] = prices
+    return out
+
+
+def consideration_shares(world: World, first_day: int) -> np.ndarray:
+    """consider[j, t]: chance that a look at j's category on day first_day + t lands on j."""
+    days = np.arange(first_day, first_day + HORIZON_DAYS)
+    weights = np.stack([course_weights(world, d) for d in days], axis=1)
+    category_total = np.zeros((len(CATEGORIES), HORIZON_DAYS))
+    np.add.at(category_total, world.course_category, weights)
+    return weights / np.maximum(category_total[world.course_category], 1e-300)
+
+
+def _buy_chances(world: World, prices: np.ndarray) -> np.ndarray:
+    """buy[j, level, t] = sigmoid(u) at price prices[j, t] (``prices`` is (courses,) or (courses, T))."""
+    n_c, n_levels = len(world.course_category), len(SENSITIVITY_LEVELS)
+    p = np.asarray(prices, dtype=float)
+    p = p[:, None] if p.ndim == 1 else p
+    T = p.shape[1]
+    u = purchase_utility(
+        world,
+        np.repeat(np.arange(n_c), n_levels * T),
+        np.tile(np.repeat(np.arange(n_levels), T), n_c),
+        np.broadcast_to(p[:, None, :], (n_c, n_levels, T)).ravel(),
+    )
+    return (1 / (1 + np.exp(-u))).reshape(n_c, n_levels, T)
+
+
+def learner_probabilities(
+    *,
+    cfg: SimulationConfig,
+    world: World,
+    state: EndState,
+    first_day: int,
+    browse_scale: float,
+    rng: np.random.Generator,
+    prices: np.ndarray | None = None,
+    block: int = 1000,
+) -> dict[str, np.ndarray]:
+    """True learner probabilities from ``state`` (the state at the start of ``first_day``).
+
+    Used at the end of the run (first_day = days) and at the truth cut-off. ``prices`` is
+    (courses,) held fixed, or (courses, 30) per horizon day; default: ``state.prices``. Learners
+    who have left, or join on ``first_day`` or later, are not simulated (their expected activity
+    is zero). Returns per learner ``joined``, ``p_enroll_30d`` (NaN before joining),
+    ``p_churn_60d`` (exact; NaN before joining), ``p_complete_60d`` (NaN without a course in
+    progress or before joining), ``current_course`` (-1: none), ``expected_active`` (learners x 30,
+    the expected active indicator on each of the next 30 days), and ``consider`` (courses x 30).
+    """
+    n_l = len(world.learner_join_day)
+    n_c = len(world.course_category)
+    n_levels = len(SENSITIVITY_LEVELS)
+    factors = day_factor(cfg.start_date, np.arange(first_day, first_day + CHURN_DAYS))
+    consider = consideration_shares(world, first_day)
+    buy = _buy_chances(world, state.prices if prices is None else prices)  # (n_c, levels, T)
+    # phi[c, l, t] = P(buy | a learner of level l considers category c on day t)
+    phi = np.zeros((len(CATEGORIES), n_levels, HORIZON_DAYS))
+    np.add.at(phi, world.course_category, consider[:, None, :] * buy)
+
+    owner = state.owned_keys // n_c  # sorted by learner
+    owned_course = state.owned_keys % n_c
+    browse = browse_scale * world.learner_browse
+    level = world.learner_level
+    joined = world.learner_join_day < first_day
+
+    p_churn = _churn_probability(
+        world.learner_activity,
+        first_day - world.learner_join_day,
+        state.days_inactive,
+        state.successes,
+        state.alive,
+        factors,
+    )
+    p_enroll = np.zeros(n_l)
+    has_course = state.queue_sessions[:, 0] > 0
+    p_complete = np.where(has_course, 0.0, np.nan)
+    expected_active = np.zeros((n_l, HORIZON_DAYS))
+
+    # Only learners who are here can do anything; the others keep 0 (enroll, complete, activity).
+    simulated = np.nonzero(state.alive & joined)[0]
+    for start in range(0, len(simulated), block):
+        idx = simulated[start : start + block]
+        lo, hi = np.searchsorted(owner, [idx[0], idx[-1] + 1])
+        i, j = owner[lo:hi], owned_course[lo:hi]
+        mine = np.isin(i, idx)
+        i, j = i[mine], j[mine]
+        row = np.searchsorted(idx, i)
+        q_block, lv_block = world.learner_interest[idx], level[idx]
+        # Purchase rate on an active day: every course considered, minus the ones already owned.
+        rate = np.einsum("ic,ict->it", q_block, phi[:, lv_block, :].transpose(1, 0, 2))
+        own_part = np.zeros((len(idx), HORIZON_DAYS))
+        pair_weight = world.learner_interest[i, world.course_category[j]][:, None] * consider[j]
+        np.add.at(own_part, row, pair_weight * buy[j, level[i], :])
+        rate = browse[idx, None] * np.maximum(rate - own_part, 0)
+        out = _monte_carlo(
+            rng=rng,
+            reps=cfg.truth_replications,
+            base=world.learner_activity[idx],
+            join_day=world.learner_join_day[idx],
+            first_day=first_day,
+            alive=state.alive[idx],
+            inactive=state.days_inactive[idx],
+            successes=state.successes[idx],
+            progress=state.progress[idx],
+            q_sessions=state.queue_sessions[idx],
+            q_drop=state.queue_drop[idx],
+            factors=factors,
+            daily_rate=rate,
+        )
+        p_enroll[idx] = out["p_enroll_30d"]
+        p_complete[idx] = out["p_complete_60d"]
+        expected_active[idx] = out["expected_active"]
+
+    for values in (p_enroll, p_churn, p_complete):
+        values[~joined] = np.nan
+    current = np.where(has_course, state.queue_course[:, 0], -1).astype(np.int64)
+    return {
+        "joined": joined,
+        "alive": state.alive & joined,
+        "p_enroll_30d": p_enroll,
+        "p_churn_60d": p_churn,
+        "p_complete_60d": p_complete,
+        "current_course": current,
+        "expected_active": expected_active,
+        "consider": consider,
+    }
+
+
 def compute_truth(
     *,
     cfg: SimulationConfig,
@@ -244,94 +457,37 @@ def compute_truth(
     learner_ids: np.ndarray,
     rng: np.random.Generator,
     block: int = 1000,
+    cutoff_state: EndState | None = None,
 ) -> Truth:
-    n_l, n_c = len(world.learner_join_day), len(world.course_category)
+    n_c = len(world.course_category)
     n_levels = len(SENSITIVITY_LEVELS)
     D = cfg.days
-    horizon = np.arange(D, D + CHURN_DAYS)
-    factors = day_factor(cfg.start_date, horizon)
-
-    # Consideration probability of each course per horizon day: its weight within its category.
-    weights = np.stack([course_weights(world, d) for d in horizon[:HORIZON_DAYS]], axis=1)
-    category_total = np.zeros((len(CATEGORIES), HORIZON_DAYS))
-    np.add.at(category_total, world.course_category, weights)
-    consider = weights / np.maximum(category_total[world.course_category], 1e-300)
-
-    # Chance to buy each course at its end price, by sensitivity level.
-    levels = np.arange(n_levels)
-    buy = 1 / (
-        1
-        + np.exp(
-            -purchase_utility(
-                world,
-                np.repeat(np.arange(n_c), n_levels),
-                np.tile(levels, n_c),
-                np.repeat(state.prices, n_levels).astype(float),
-            )
-        )
-    ).reshape(n_c, n_levels)
-    # phi[c, l, t] = P(buy | a learner of level l considers category c on day t)
-    phi = np.zeros((len(CATEGORIES), n_levels, HORIZON_DAYS))
-    for lv in range(n_levels):
-        np.add.at(phi[:, lv, :], world.course_category, consider * buy[:, lv][:, None])
-
-    owner = state.owned_keys // n_c  # sorted by learner, so a block of learners is one slice
-    owned_course = state.owned_keys % n_c
+    factors = day_factor(cfg.start_date, np.arange(D, D + CHURN_DAYS))
     browse = browse_scale * world.learner_browse
     level = world.learner_level
 
-    days_since_join = D - world.learner_join_day
-    p_churn = _churn_probability(
-        world.learner_activity, days_since_join, state.days_inactive, state.successes, state.alive, factors
+    end = learner_probabilities(
+        cfg=cfg, world=world, state=state, first_day=D, browse_scale=browse_scale, rng=rng, block=block
     )
+    consider, ea = end["consider"], end["expected_active"]
+    buy = _buy_chances(world, state.prices)[:, :, 0]  # (n_c, levels) at the end prices
 
     # W[c, l, t]: expected considerations of category c by active learners of level l on day t.
     W = np.zeros((len(CATEGORIES), n_levels, HORIZON_DAYS))
-    owner_correction = np.zeros((n_c, n_levels))
 
-    def add_considerations(q, m, lv_of, ea):
-        weighted = m[:, None] * ea
+    def add_considerations(q, m, lv_of, expected):
+        weighted = m[:, None] * expected
         for lv in range(n_levels):
             members = lv_of == lv
             if members.any():
                 W[:, lv, :] += q[members].T @ weighted[members]
 
-    p_enroll = np.zeros(n_l)
-    p_complete = np.full(n_l, np.nan)
-    for start in range(0, n_l, block):
-        stop = min(start + block, n_l)
-        sl = slice(start, stop)
-        q_block, lv_block = world.learner_interest[sl], level[sl]
-        lo, hi = np.searchsorted(owner, [start, stop])
-        i, j = owner[lo:hi], owned_course[lo:hi]
-        # Purchase rate on an active day: every course considered, minus the ones already owned.
-        rate = np.einsum("ic,ict->it", q_block, phi[:, lv_block, :].transpose(1, 0, 2))
-        own_part = np.zeros((stop - start, HORIZON_DAYS))
-        pair_weight = world.learner_interest[i, world.course_category[j]][:, None] * consider[j]
-        np.add.at(own_part, i - start, pair_weight * buy[j, level[i]][:, None])
-        rate = browse[sl, None] * np.maximum(rate - own_part, 0)
-        out = _monte_carlo(
-            rng=rng,
-            reps=cfg.truth_replications,
-            base=world.learner_activity[sl],
-            join_day=world.learner_join_day[sl],
-            first_day=D,
-            alive=state.alive[sl],
-            inactive=state.days_inactive[sl],
-            successes=state.successes[sl],
-            progress=state.progress[sl],
-            q_sessions=state.queue_sessions[sl],
-            q_drop=state.queue_drop[sl],
-            factors=factors,
-            daily_rate=rate,
-        )
-        p_enroll[sl] = out["p_enroll_30d"]
-        p_complete[sl] = out["p_complete_60d"]
-        ea = out["expected_active"]
-        add_considerations(q_block, browse[sl], lv_block, ea)
-        # Owners never buy again: their considerations of what they own do not count.
-        own = browse[i] * (pair_weight * ea[i - start]).sum(axis=1)
-        np.add.at(owner_correction, (j, level[i]), own)
+    add_considerations(world.learner_interest, browse, level, ea)
+    # Owners never buy again: their considerations of what they own do not count.
+    i, j = state.owned_keys // n_c, state.owned_keys % n_c
+    pair_weight = world.learner_interest[i, world.course_category[j]][:, None] * consider[j]
+    owner_correction = np.zeros((n_c, n_levels))
+    np.add.at(owner_correction, (j, level[i]), browse[i] * (pair_weight * ea[i]).sum(axis=1))
 
     # Learners who will sign up in the next 30 days, at the simulation's sign-up rate.
     joined_during = int(((world.learner_join_day >= 0) & (world.learner_join_day < D)).sum())
@@ -363,8 +519,26 @@ def compute_truth(
     for lv in range(n_levels):
         demand_weight[:, lv] = (consider * W[world.course_category, lv, :]).sum(axis=1)
     demand_weight = np.maximum(demand_weight - owner_correction, 0)
+    del buy
 
-    current = np.where(state.queue_sessions[:, 0] > 0, state.queue_course[:, 0], -1)
+    cutoff_day = cfg.truth_cutoff_day if cutoff_state is not None else None
+    cutoff_learners = None
+    if cutoff_day is not None:
+        at_cutoff = learner_probabilities(
+            cfg=cfg,
+            world=world,
+            state=cutoff_state,
+            first_day=cutoff_day,
+            browse_scale=browse_scale,
+            rng=rng,
+            prices=price_path(world, cutoff_day, HORIZON_DAYS),
+            block=block,
+        )
+        cutoff_learners = {
+            key: at_cutoff[key]
+            for key in ("joined", "alive", "p_enroll_30d", "p_churn_60d", "p_complete_60d", "current_course")
+        }
+
     from django.conf import settings as dj_settings
 
     return Truth(
@@ -384,10 +558,10 @@ def compute_truth(
         demand_weight=demand_weight,
         learner_external_id=np.asarray(learner_ids),
         learner_sensitivity=SENSITIVITY_LEVELS[world.learner_level],
-        learner_p_enroll_30d=p_enroll,
-        learner_p_churn_60d=p_churn,
-        learner_p_complete_60d=p_complete,
-        learner_current_course=current.astype(np.int64),
+        learner_p_enroll_30d=end["p_enroll_30d"],
+        learner_p_churn_60d=end["p_churn_60d"],
+        learner_p_complete_60d=end["p_complete_60d"],
+        learner_current_course=end["current_course"],
         learner_state={
             "alive": state.alive,
             "days_inactive": state.days_inactive,
@@ -396,6 +570,14 @@ def compute_truth(
             "join_day": world.learner_join_day,
         },
         browse_scale=browse_scale,
+        cutoff_day=cutoff_day,
+        cutoff_date=cfg.start_date + timedelta(days=cutoff_day) if cutoff_day is not None else None,
+        cutoff_learners=cutoff_learners,
+        offer_expected_active=ea.astype(np.float32),
+        offer_consider=consider.astype(np.float32),
+        learner_interest=np.asarray(world.learner_interest, dtype=np.float32),
+        learner_browse=browse.astype(np.float32),
+        learner_owned_keys=state.owned_keys.copy(),
     )
 
 
@@ -535,6 +717,118 @@ def learners_truth(*, path=None) -> pd.DataFrame:
     )
 
 
+def _db_learner_ids(truth: Truth) -> np.ndarray:
+    """Database ``Learner.pk`` of every simulated learner (-1 where no row has its external id)."""
+    from tokenecon.models import Learner
+
+    rows = dict(Learner.objects.values_list("external_id", "id"))
+    return np.array([rows.get(str(x), -1) for x in truth.learner_external_id], dtype=np.int64)
+
+
+def learners_truth_at_cutoff(*, path=None, db_ids: bool = True) -> pd.DataFrame | None:
+    """Per learner: the true probabilities at the forward cut-off inside the simulated window.
+
+    The cut-off is the start (midnight UTC) of ``cutoff_date`` = start date + (days -
+    truth_cutoff_days); the state is the one after the previous day, so features built from data
+    strictly before ``cutoff_date`` see exactly what the truth conditions on, and the simulated
+    data from ``cutoff_date`` on holds the realised labels. Columns (MODEL.md,
+    learners_truth_cutoff.csv): ``learner`` and ``external_id`` (both ``Learner.external_id``, the
+    key of ``learners_truth()``), ``learner_id`` (``Learner.pk``, -1 if missing; only with
+    ``db_ids``), ``cutoff_date``, ``joined`` (joined before the cut-off date), ``alive`` (joined and
+    not left), ``p_enroll_30d``, ``p_churn_60d``, ``p_complete_60d`` (NaN without a course in
+    progress), ``has_current_course``, ``current_course_code``, ``price_sensitivity``. The
+    probabilities are NaN for learners who had not joined. None when the truth file has no cut-off
+    (an older file, or ``truth_cutoff_days`` 0).
+    """
+    truth = _require(path)
+    cut = getattr(truth, "cutoff_learners", None)
+    if cut is None:
+        return None
+    current = cut["current_course"]
+    frame = pd.DataFrame(
+        {
+            "learner": truth.learner_external_id,
+            "external_id": truth.learner_external_id,
+            "cutoff_date": truth.cutoff_date,
+            "joined": cut["joined"],
+            "alive": cut["alive"],
+            "p_enroll_30d": cut["p_enroll_30d"],
+            "p_churn_60d": cut["p_churn_60d"],
+            "p_complete_60d": cut["p_complete_60d"],
+            "has_current_course": (current >= 0) & cut["joined"],
+            "current_course_code": np.where(current >= 0, truth.course_code[np.maximum(current, 0)], ""),
+            "price_sensitivity": truth.learner_sensitivity,
+        }
+    )
+    if db_ids:
+        frame.insert(2, "learner_id", _db_learner_ids(truth))
+    return frame
+
+
+def _positions(known: np.ndarray, keys: np.ndarray, what: str) -> np.ndarray:
+    found = pd.Index(known).get_indexer(keys)
+    if (found < 0).any():
+        missing = keys[found < 0][:5]
+        raise KeyError(f"unknown {what}: {', '.join(map(str, missing))}")
+    return found
+
+
+def learner_numbers(truth: Truth, keys) -> np.ndarray:
+    """Learner numbers for ``Learner.external_id`` strings or database ``Learner.pk`` integers."""
+    keys = np.asarray(keys)
+    if keys.dtype.kind in "iu":
+        from tokenecon.models import Learner
+
+        rows = dict(Learner.objects.values_list("id", "external_id"))
+        keys = np.array([rows.get(int(k), f"<Learner.pk {int(k)}>") for k in keys.ravel()]).reshape(
+            keys.shape
+        )
+    return _positions(truth.learner_external_id, keys.astype(str).ravel(), "learners").reshape(keys.shape)
+
+
+def course_numbers(truth: Truth, keys) -> np.ndarray:
+    """Course numbers for ``Course.code`` strings or database ``Course.pk`` integers."""
+    keys = np.asarray(keys)
+    if keys.dtype.kind in "iu":
+        from tokenecon.models import Course
+
+        rows = dict(Course.objects.values_list("id", "code"))
+        keys = np.array([rows.get(int(k), f"<Course.pk {int(k)}>") for k in keys.ravel()]).reshape(keys.shape)
+    return _positions(truth.course_code, keys.astype(str).ravel(), "courses").reshape(keys.shape)
+
+
+def offer_purchase_probability(
+    learner_keys, course_codes, discounts, *, prices=None, path=None
+) -> np.ndarray:
+    """True P(learner buys course in the 30 days after the end | discount ``d`` on it for those days).
+
+    Vectorised over pairs (the three arguments broadcast together). ``learner_keys``:
+    ``Learner.external_id`` strings (the key of ``learners_truth()``) or database ``Learner.pk``
+    integers; ``course_codes``: ``Course.code`` strings or database ``Course.pk`` integers;
+    ``discounts``: fractions (0.05 = 5 % off). The price paid is ``price * (1 - d)`` where
+    ``price`` is the course's current price in the database (its price at the end of the run if
+    the row is gone), or ``prices`` when given (per pair).
+
+    ``P = 1 - exp(-K_lj * sigmoid(v_j - b_c s_l price (1 - d) / ref_j))``, where
+    ``K_lj = browse_l * interest_l[c_j] * sum_t E[active_l,t] consider_j,t`` is the expected number
+    of times l looks at j in those 30 days (expected activity from the end-of-run Monte Carlo).
+    Using expected activity inside the concave ``1 - exp(-.)`` gives an upper bound (Jensen) on the
+    path-averaged probability, slightly above it for the most active learners; the formula is the
+    same for every offer policy, so policy comparisons are fair. 0 for a course the learner owns
+    (or had refunded) and for a learner who has left.
+    """
+    truth = _require(path)
+    learners = learner_numbers(truth, learner_keys)
+    courses = course_numbers(truth, course_codes)
+    if prices is None:
+        current = truth.course_price_at_end.astype(float)
+        rows = _catalog(truth)
+        current[rows["course"].to_numpy()] = rows["price_tokens"].to_numpy(dtype=float)
+        learners_b, courses_b = np.broadcast_arrays(learners, courses)
+        prices = current[courses_b]
+    return truth.offer_probability(learners, courses, discounts, prices)
+
+
 @dataclass
 class DemandTruthForEvaluation:
     category_elasticity: dict[str, float]
@@ -563,7 +857,8 @@ def demand_truth_for_evaluation(*, path=None) -> DemandTruthForEvaluation | None
 
 
 def write_truth_files(out_dir: Path | str, *, path=None) -> dict[str, Path]:
-    """Write courses_truth.csv, demand_truth.csv and learners_truth.csv (columns in MODEL.md)."""
+    """Write courses_truth.csv, demand_truth.csv, learners_truth.csv and, when the truth has a
+    cut-off, learners_truth_cutoff.csv (columns in MODEL.md)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files = {
@@ -578,4 +873,10 @@ def write_truth_files(out_dir: Path | str, *, path=None) -> dict[str, Path]:
         files["demand"], index=False, float_format="%.6g"
     )
     learners_truth(path=path).to_csv(files["learners"], index=False, float_format="%.6g")
+    cutoff = learners_truth_at_cutoff(path=path, db_ids=False)
+    if cutoff is not None:
+        files["learners_cutoff"] = out / "learners_truth_cutoff.csv"
+        cutoff.drop(columns=["external_id"]).to_csv(
+            files["learners_cutoff"], index=False, float_format="%.6g"
+        )
     return files

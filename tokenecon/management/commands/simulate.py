@@ -29,7 +29,8 @@ class Command(BaseCommand):
         parser.add_argument("--scale", type=float, default=1.0, help="Multiplies the four sizes")
         parser.add_argument("--flush", action="store_true", help="Delete existing marketplace data first")
         parser.add_argument(
-            "--truth-out", help="Folder for courses_truth.csv, demand_truth.csv, learners_truth.csv"
+            "--truth-out",
+            help="Folder for the truth CSV files (courses, demand, learners, learners at the cut-off)",
         )
         parser.add_argument("--truth-path", help="Where to save the truth file (default under ARTIFACTS_DIR)")
         parser.add_argument(
@@ -37,6 +38,12 @@ class Command(BaseCommand):
             type=int,
             default=defaults.truth_replications,
             help="Monte Carlo paths per learner for the learner probabilities",
+        )
+        parser.add_argument(
+            "--truth-cutoff-days",
+            type=int,
+            default=defaults.truth_cutoff_days,
+            help="Also compute the learner truth this many days before the end date (0: off)",
         )
 
     def handle(self, *args, **o):
@@ -51,6 +58,7 @@ class Command(BaseCommand):
             end_date=o["end_date"],
             seed=o["seed"],
             truth_replications=o["truth_replications"],
+            truth_cutoff_days=o["truth_cutoff_days"],
         ).scaled(o["scale"])
         verbose = o["verbosity"] > 0
         self.stdout.write(
