@@ -6,14 +6,11 @@ class AnalyticsConfig(AppConfig):
     verbose_name = "Analytics, model registry and the admin dashboard"
 
     def ready(self) -> None:
-        from analytics.services.registry import NoProductionModel, load_production_model
-        from pricing.services.model_source import NoDemandModel, ProductionDemand, set_demand_provider
+        from analytics.services import providers
+        from learners.services.model_source import set_providers
+        from pricing.services.model_source import set_demand_provider
 
-        def provide() -> ProductionDemand:
-            try:
-                version, artifact = load_production_model("demand")
-            except NoProductionModel as exc:
-                raise NoDemandModel(str(exc)) from exc
-            return ProductionDemand(version=version.version, algorithm=version.algorithm, artifact=artifact)
-
-        set_demand_provider(provide)
+        set_demand_provider(providers.demand_provider)
+        set_providers(
+            models=providers.learner_model_provider, elasticities=providers.course_elasticity_provider
+        )

@@ -1,9 +1,9 @@
 """Celery tasks for pipeline runs: one task per stage, chained."""
 
-from celery import chain, shared_task
+from celery import chain, shared_task, signature
 
 from analytics.models import PipelineRun
-from analytics.services.pipeline import StageFailed, execute_stage, fail_stale_runs
+from analytics.services.pipeline import StageFailed, execute_stage, fail_stale_runs, pipeline
 
 
 @shared_task(name="analytics.run_pipeline_stage", acks_late=True)
@@ -22,4 +22,8 @@ def fail_stale_runs_task() -> int:
 
 
 def queue_pipeline_run(run_id: int) -> None:
-    chain(*(run_pipeline_stage.si(run_id, stage) for stage in PipelineRun.STAGES)).apply_async()
+    steps = [run_pipeline_stage.si(run_id, stage) for stage in PipelineRun.STAGES]
+    follow_up = pipeline(PipelineRun.objects.get(pk=run_id).kind).then
+    if follow_up:
+        steps.append(signature(follow_up, immutable=True))
+    chain(*steps).apply_async()

@@ -26,8 +26,13 @@ ENROLLMENT_COLUMNS = [
 ]
 
 
-def enrollment_frame() -> pd.DataFrame:
-    rows = Enrollment.objects.values(*ENROLLMENT_COLUMNS, category=F("course__category"))
+def enrollment_frame(*, learner_ids: list[int] | None = None, since=None) -> pd.DataFrame:
+    query = Enrollment.objects.all()
+    if learner_ids is not None:
+        query = query.filter(learner_id__in=learner_ids)
+    if since is not None:
+        query = query.filter(enrolled_at__gte=since)
+    rows = query.values(*ENROLLMENT_COLUMNS, category=F("course__category"))
     frame = pd.DataFrame.from_records(list(rows), columns=[*ENROLLMENT_COLUMNS, "category"])
     frame["discount_pct"] = frame["discount_pct"].astype(float)
     frame["completed_at"] = pd.to_datetime(frame["completed_at"], utc=True)
@@ -64,8 +69,9 @@ def wallet_frame() -> pd.DataFrame:
     return frame
 
 
-def course_frame() -> pd.DataFrame:
-    rows = Course.objects.values("category", "difficulty", "title", "price_tokens", course_id=F("id"))
+def course_frame(*, only_published: bool = False) -> pd.DataFrame:
+    query = Course.objects.filter(status=Course.Status.PUBLISHED) if only_published else Course.objects.all()
+    rows = query.values("category", "difficulty", "title", "price_tokens", course_id=F("id"))
     return pd.DataFrame.from_records(
         list(rows), columns=["category", "difficulty", "title", "price_tokens", "course_id"]
     )

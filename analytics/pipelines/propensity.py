@@ -216,5 +216,6 @@ PROPENSITY_PIPELINE = register_pipeline(
             "report": stage_report,
         },
         fingerprint=_fingerprint,
+        then="learners.score_learners",
     )
 )

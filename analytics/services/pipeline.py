@@ -35,6 +35,8 @@ class PipelineSpec:
     kind: str
     stages: dict[str, StageFunction]
     fingerprint: Callable[[dict], str] = field(default=lambda params: "")
+    # A Celery task (by name) queued after the last stage of a successful queued run.
+    then: str | None = None
 
 
 class StageFailed(Exception):

@@ -76,3 +76,23 @@ def estimate_discount_response(
         if abs(step) < 1e-10:
             break
     return float(beta)
+
+
+def response_slope(*, elasticity: np.ndarray, sensitivity_score: np.ndarray) -> np.ndarray:
+    """How far a discount moves a learner's log-odds of buying a course, per unit of discount.
+
+    In a logit demand model the log-odds fall by b·price/ref for each unit of price (relative to
+    what learners expect), and the course's own-price elasticity at low purchase chances is about
+    -b·price/ref; so -elasticity is the average learner's slope. The learner's price-sensitivity
+    score (a percentile, mean 0.5) scales it between half and one and a half times that.
+    """
+    return np.maximum(-np.asarray(elasticity, float), 0.0) * (0.5 + np.asarray(sensitivity_score, float))
+
+
+def model_policy(
+    *, p0: np.ndarray, elasticity: np.ndarray, sensitivity_score: np.ndarray, price: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Discount, expected incremental tokens and the chance to buy with the offer, per row."""
+    slope = response_slope(elasticity=elasticity, sensitivity_score=sensitivity_score)
+    discount, gain = choose_discounts(p0=p0, sensitivity=slope, price=price, beta=1.0)
+    return discount, gain, purchase_probability(np.asarray(p0, float), slope, discount, 1.0)

@@ -184,6 +184,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
     },
     "analytics-fail-stale-runs": {"task": "analytics.fail_stale_runs", "schedule": 300.0},
+    "learners-nightly-scores-and-offers": {
+        "task": "learners.score_learners",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 LOGGING = {

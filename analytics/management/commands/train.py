@@ -13,7 +13,7 @@ class Command(BaseCommand):
     help = "Run the demand-model pipeline (six models, evaluation, registry) and show its progress."
 
     def add_arguments(self, parser):
-        parser.add_argument("--kind", default="demand", help="Which pipeline to run: demand (default) or propensity")
+        parser.add_argument("--kind", default="demand", help="demand (default) or propensity")
         parser.add_argument(
             "--sync", action="store_true", help="Run in this process instead of a Celery worker"
         )
