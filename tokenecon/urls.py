@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/v1/", include("tokenecon.api.urls")),
     path("api/v1/", include("analytics.api.urls")),
     path("api/v1/", include("pricing.api.urls")),
+    path("api/v1/", include("learners.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

@@ -1,0 +1,176 @@
+"""Learner API: propensity scores, recommendations, offers and personalised prices. A learner
+reaches only their own (anyone else's answers 404, like a missing learner); staff reach all."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from learners.api.serializers import (
+    OfferSerializer,
+    PersonalizedInputSerializer,
+    PersonalizedOutputSerializer,
+    PropensitySerializer,
+    SuggestionSerializer,
+)
+from learners.models import LearnerScore, Offer
+from learners.services.offer_policy import personal_price
+from learners.services.recommendations import recommend_for
+from tokenecon.errors import TokenEconomyError
+from tokenecon.models import Course, Learner
+from tokenecon.permissions import is_learner, is_staff
+
+ERRORS = {
+    403: OpenApiResponse(description="Neither a learner nor staff"),
+    404: OpenApiResponse(description="No such learner, or another learner"),
+}
+
+
+class LearnerOrStaff(IsAuthenticated):
+    message = "This API is for learners (their own data) and staff."
+
+    def has_permission(self, request, view):
+        return super().has_permission(request, view) and (is_staff(request.user) or is_learner(request.user))
+
+
+class LearnerScopedMixin:
+    permission_classes = [LearnerOrStaff]
+
+    def get_learner(self, learner_id: int) -> Learner:
+        user = self.request.user
+        if not is_staff(user) and getattr(user.learner, "pk", None) != learner_id:
+            raise Http404("No such learner.")
+        learner = Learner.objects.select_related("user").filter(pk=learner_id).first()
+        if learner is None:
+            raise Http404("No such learner.")
+        return learner
+
+    def handle_exception(self, exc):
+        if isinstance(exc, TokenEconomyError):
+            return Response({"detail": str(exc)}, status=exc.status_code)
+        return super().handle_exception(exc)
+
+
+class NotScored(TokenEconomyError):
+    status_code = 409
+
+
+@extend_schema(
+    tags=["learners"],
+    responses={200: PropensitySerializer, 409: OpenApiResponse(description="Not scored yet"), **ERRORS},
+)
+class PropensityView(LearnerScopedMixin, APIView):
+    """The learner's five scores (enroll in 30 days, churn in 60, complete, upsell, price
+    sensitivity), segment and churn risk with their suggested actions, and the model versions."""
+
+    def get(self, request, learner_id: int):
+        learner = self.get_learner(learner_id)
+        score = LearnerScore.objects.filter(learner=learner).select_related("learner").first()
+        if score is None:
+            raise NotScored("This learner has not been scored yet: scoring runs after training and nightly.")
+        return Response(PropensitySerializer(score).data)
+
+
+@extend_schema(
+    tags=["learners"],
+    parameters=[OpenApiParameter("k", int, description="How many courses (1-50, default 10)")],
+    responses={200: SuggestionSerializer(many=True), **ERRORS},
+)
+class RecommendationsView(LearnerScopedMixin, APIView):
+    """Courses for the learner from content similarity, co-enrollment, popularity and trend,
+    never one already taken, each with a short reason."""
+
+    def get(self, request, learner_id: int):
+        learner = self.get_learner(learner_id)
+        try:
+            k = int(request.query_params.get("k", 10))
+        except ValueError:
+            raise ValidationError({"k": "A whole number from 1 to 50."}) from None
+        if not 1 <= k <= 50:
+            raise ValidationError({"k": "A whole number from 1 to 50."})
+        return Response(SuggestionSerializer(recommend_for(learner, k=k), many=True).data)
+
+
+@extend_schema(
+    tags=["learners"],
+    parameters=[OpenApiParameter("status", str, enum=["shown", "redeemed", "expired"])],
+    responses={200: OfferSerializer(many=True), **ERRORS},
+)
+class OffersView(LearnerScopedMixin, generics.ListAPIView):
+    """The learner's offers, newest first (filter by status)."""
+
+    serializer_class = OfferSerializer
+
+    def get_queryset(self):
+        learner = self.get_learner(self.kwargs["learner_id"])
+        offers = Offer.objects.filter(learner=learner).select_related("course")
+        wanted = self.request.query_params.get("status")
+        if wanted:
+            if wanted not in Offer.Status.values:
+                raise ValidationError({"status": f"One of {', '.join(Offer.Status.values)}."})
+            offers = offers.filter(status=wanted)
+        return offers
+
+
+@extend_schema(
+    tags=["pricing"],
+    request=PersonalizedInputSerializer,
+    responses={
+        200: PersonalizedOutputSerializer,
+        400: OpenApiResponse(description="Invalid input"),
+        **ERRORS,
+    },
+    examples=[
+        OpenApiExample("Ask", request_only=True, value={"learner_id": 42, "course_id": "C00017"}),
+        OpenApiExample(
+            "Answer",
+            response_only=True,
+            value={
+                "learner_id": 42,
+                "course_id": "C00017",
+                "base_price": 120,
+                "personalized_price": 108,
+                "discount_pct": 10.0,
+                "expected_conversion_without_offer": 0.031,
+                "expected_conversion_with_offer": 0.039,
+                "expected_incremental_tokens": 0.49,
+                "reason": "10% off: at this learner's price sensitivity and a course elasticity of -1.90, "
+                "the extra chance to buy outweighs the discount.",
+                "scores": {"enroll_prob": 0.41, "price_sensitivity": 0.72, "elasticity": -1.9},
+            },
+        ),
+    ],
+)
+class PersonalizedPriceView(LearnerScopedMixin, APIView):
+    """The learner's personal price for a course: the discount the offer policy picks (none when
+    it would not raise expected revenue) and the expected conversion with and without it."""
+
+    def post(self, request):
+        data = PersonalizedInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        learner = self.get_learner(data.validated_data["learner_id"])
+        course = Course.objects.filter(code=data.validated_data["course_id"]).first()
+        if course is None:
+            raise Http404(f"No course {data.validated_data['course_id']}.")
+        price = personal_price(learner=learner, course=course)
+        return Response(
+            PersonalizedOutputSerializer(
+                {
+                    "learner_id": learner.pk,
+                    "course_id": course.code,
+                    "base_price": price.base_price_tokens,
+                    "personalized_price": price.personalized_price_tokens,
+                    "discount_pct": price.discount_pct,
+                    "expected_conversion_without_offer": price.conversion_without_offer,
+                    "expected_conversion_with_offer": price.conversion_with_offer,
+                    "expected_incremental_tokens": price.expected_incremental_tokens,
+                    "reason": price.reason,
+                    "scores": price.scores,
+                }
+            ).data
+        )
