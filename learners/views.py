@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Q, QuerySet
@@ -110,8 +111,9 @@ def _expires_in(expires_at: datetime, now: datetime) -> str:
     left = expires_at - now
     if left.total_seconds() <= 0:
         return "expired"
-    if left.days >= 1:
-        return f"expires in {left.days} day{'s' if left.days != 1 else ''}"
+    days = round(left.total_seconds() / 86400)
+    if days >= 1:
+        return f"expires in {days} day{'s' if days != 1 else ''}"
     hours = max(1, int(left.total_seconds() // 3600))
     return f"expires in {hours} hour{'s' if hours != 1 else ''}"
 
@@ -161,6 +163,7 @@ def learner_home(request):
         "learner": learner,
         "balance_tokens": balance,
         "balance_money": tokens_to_money(balance),
+        "currency": settings.TOKEN_CURRENCY,
         "offer_count": _usable_offers(learner).count(),
         "course_count": enrollments.count(),
         "learning": enrollments.filter(status=EnrollmentStatus.ACTIVE).select_related("course")[:5],
@@ -183,6 +186,7 @@ def _wallet_context(request, learner: Learner, form: TopUpForm) -> dict:
         "entries": entries,
         "form": form,
         "token_price": tokens_to_money(1),
+        "currency": settings.TOKEN_CURRENCY,
     }
 
 
