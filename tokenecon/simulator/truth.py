@@ -259,13 +259,19 @@ def _monte_carlo(
     n = len(base)
     shape = (reps, n)
     # Lookup instead of exp() on every path and day: inactivity and success are capped anyway.
-    hazard_table = churn_hazard(np.arange(91)[:, None], np.arange(6)[None, :]).astype(np.float32)
-    alive_r = np.broadcast_to(alive, shape).copy()
-    inactive_r = np.broadcast_to(np.minimum(inactive, 90), shape).astype(np.int16)
-    succ_r = np.broadcast_to(np.minimum(successes, 5), shape).astype(np.int16)
-    progress_r = np.broadcast_to(progress, shape).astype(np.int16)
-    sessions_r = np.broadcast_to(q_sessions, (reps, *q_sessions.shape)).astype(np.int16)
-    drop_r = np.broadcast_to(q_drop, (reps, *q_drop.shape)).astype(np.float32)
+    hazard_table = churn_hazard(np.arange(91)[:, None], np.arange(6)[None, :]).astype(np.float32).ravel()
+
+    def paths(values, dtype):  # one C-ordered copy per path (astype of a broadcast is not C-ordered)
+        return np.array(np.broadcast_to(values, (reps, *np.shape(values))), dtype=dtype, order="C")
+
+    alive_r = paths(alive, bool)
+    inactive_r = paths(np.minimum(inactive, 90), np.int16)
+    succ_r = paths(np.minimum(successes, 5), np.int16)
+    succ_flat = succ_r.reshape(-1)  # a view: completions below update succ_r
+    # Study state as flat (path x learner) rows, so that a day's sessions are one flat index.
+    progress_r = paths(progress, np.int16).reshape(-1)
+    sessions_r = paths(q_sessions, np.int16).reshape(reps * n, -1)
+    drop_r = paths(q_drop, np.float32).reshape(reps * n, -1)
     has_course = q_sessions[:, 0] > 0
     remaining = np.where(has_course, np.maximum(q_sessions[:, 0] - progress, 1), 0)
     active_days = np.zeros(shape, dtype=np.int16)
@@ -274,29 +280,34 @@ def _monte_carlo(
     for t in range(len(factors)):
         day = first_day + t
         joined = join_day <= day
-        leave = rng.random(shape, dtype=np.float32) < hazard_table[inactive_r, succ_r]
-        alive_r &= ~(leave & joined)
+        every = bool(joined.all())
+        leave = rng.random(shape, dtype=np.float32) < hazard_table.take(inactive_r * 6 + succ_r)
+        alive_r &= ~leave if every else ~(leave & joined)
         chance = activity_chance(base, day - join_day, factors[t]).astype(np.float32)
-        active = alive_r & joined & (rng.random(shape, dtype=np.float32) < chance)
-        inactive_r = np.where(active, 0, np.minimum(inactive_r + joined, 90)).astype(np.int16)
+        active = rng.random(shape, dtype=np.float32) < chance
+        active &= alive_r
+        if not every:
+            active &= joined
+        inactive_r += joined
+        np.minimum(inactive_r, 90, out=inactive_r)
+        inactive_r *= ~active
         active_days += active
         if t < HORIZON_DAYS:
             expected_active[:, t] = active.mean(axis=0)
             if daily_rate is not None:
-                purchase_hazard += active * daily_rate[:, t]
-        studying = active & (sessions_r[:, :, 0] > 0)
-        if studying.any():
-            r_idx, l_idx = np.nonzero(studying)
-            progress_r[r_idx, l_idx] += 1
-            dropped = rng.random(len(r_idx), dtype=np.float32) < drop_r[r_idx, l_idx, 0]
-            done = ~dropped & (progress_r[r_idx, l_idx] >= sessions_r[r_idx, l_idx, 0])
-            finished = dropped | done
-            fr, fl = r_idx[finished], l_idx[finished]
-            succ_r[r_idx[done], l_idx[done]] = np.minimum(succ_r[r_idx[done], l_idx[done]] + 1, 5)
-            sessions_r[fr, fl, :-1] = sessions_r[fr, fl, 1:]
-            drop_r[fr, fl, :-1] = drop_r[fr, fl, 1:]
-            sessions_r[fr, fl, -1] = 0
-            progress_r[fr, fl] = 0
+                np.add(purchase_hazard, daily_rate[:, t], out=purchase_hazard, where=active)
+        studying = np.flatnonzero(active.ravel() & (sessions_r[:, 0] > 0))
+        if len(studying):
+            progress_r[studying] += 1
+            dropped = rng.random(len(studying), dtype=np.float32) < drop_r[studying, 0]
+            done = ~dropped & (progress_r[studying] >= sessions_r[studying, 0])
+            finished = studying[dropped | done]
+            completed = studying[done]
+            succ_flat[completed] = np.minimum(succ_flat[completed] + 1, 5)
+            sessions_r[finished, :-1] = sessions_r[finished, 1:]
+            drop_r[finished, :-1] = drop_r[finished, 1:]
+            sessions_r[finished, -1] = 0
+            progress_r[finished] = 0
     out = {"expected_active": expected_active}
     if daily_rate is not None:
         out["p_enroll_30d"] = 1 - np.exp(-purchase_hazard).mean(axis=0)
