@@ -17,6 +17,11 @@ activity, plus expected new sign-ups). Elasticity and the revenue optimum follow
 Learner probabilities come from a forward Monte Carlo of the end state (``truth_replications``
 paths per learner, Rao-Blackwellised: the purchase and completion chances are averaged exactly
 along each simulated activity path) and, for churn, an exact recursion (see ``_churn_probability``).
+The same computation (``learner_probabilities``) also runs from the state copied at a forward
+cut-off inside the window (``learners_truth_at_cutoff``), so the data after it holds realised labels.
+
+Offers: ``offer_purchase_probability`` gives the true chance that a learner buys a course in the
+30 days after the run when offered a discount on it (expected looks K times the logit chance).
 """
 
 from __future__ import annotations
