@@ -789,9 +789,17 @@ def _positions(known: np.ndarray, keys: np.ndarray, what: str) -> np.ndarray:
     return found
 
 
+def _as_keys(keys) -> np.ndarray:
+    """Keys as an array; whole floats (ids that went through a float column) become integers."""
+    keys = np.asarray(keys)
+    if keys.dtype.kind == "f" and np.isfinite(keys).all() and (keys == np.round(keys)).all():
+        keys = keys.astype(np.int64)
+    return keys
+
+
 def learner_numbers(truth: Truth, keys) -> np.ndarray:
     """Learner numbers for ``Learner.external_id`` strings or database ``Learner.pk`` integers."""
-    keys = np.asarray(keys)
+    keys = _as_keys(keys)
     if keys.dtype.kind in "iu":
         from tokenecon.models import Learner
 
@@ -804,7 +812,7 @@ def learner_numbers(truth: Truth, keys) -> np.ndarray:
 
 def course_numbers(truth: Truth, keys) -> np.ndarray:
     """Course numbers for ``Course.code`` strings or database ``Course.pk`` integers."""
-    keys = np.asarray(keys)
+    keys = _as_keys(keys)
     if keys.dtype.kind in "iu":
         from tokenecon.models import Course
 

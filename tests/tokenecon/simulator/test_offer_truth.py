@@ -58,6 +58,10 @@ def test_database_ids_give_the_same_answer_and_current_prices_are_used(small_run
         path=small_run.truth_path,
     )
     np.testing.assert_array_equal(by_key, by_pk)
+    as_float = truth.offer_purchase_probability(
+        np.array([learner_pk[k] for k in keys], dtype=float), codes, 0.1, path=small_run.truth_path
+    )
+    np.testing.assert_array_equal(by_key, as_float)
     with pytest.raises(KeyError):
         truth.offer_purchase_probability(["nobody"], codes[:1], 0.1, path=small_run.truth_path)
 
