@@ -51,11 +51,11 @@ def propensity(force: bool) -> None:
         rule = rows.get("seed_rule", {}).get("roc_auc")
         oracle = rows.get("oracle", {}).get("roc_auc")
         share = t["share_of_oracle_auc"]
+        rule, oracle = ("-" if v is None else f"{v:.4f}" for v in (rule, oracle))
+        share = "-" if share is None else f"{share:.1%}"
         print(
             f"  {target:<14} {t['selected']:<18} {mine['roc_auc']:7.4f} {mine['calibration_error']:7.4f}"
-            f" {rule if rule is None else f'{rule:.4f}':>9}"
-            f" {oracle if oracle is None else f'{oracle:.4f}':>7}"
-            f" {share if share is None else f'{share:.1%}':>7}"
+            f" {rule:>9} {oracle:>7} {share:>7}"
         )
     sensitivity = report["price_sensitivity"]
     if sensitivity.get("spearman") is not None:

@@ -82,7 +82,7 @@ def stage_preparation(ctx: StageContext) -> dict:
         ctx.progress(i / len(cutoffs), f"snapshot at {cutoff}")
         snapshots[cutoff] = snapshot(tables, cutoff)
     sensitivity = price_sensitivity_scores(
-        tables["enrollments"], cutoff=plan.evaluation, wallet=tables["wallet"]
+        tables["enrollments"], cutoff=plan.evaluation, wallet=tables["wallet"], activity=tables["activity"]
     )
     ctx.save("snapshots", {"snapshots": snapshots, "sensitivity": sensitivity})
     return {

@@ -59,7 +59,9 @@ def compute_scores(tables: dict[str, pd.DataFrame], *, cutoff: date) -> tuple[pd
     # Completion only means something for learners with a course in progress.
     out.loc[features["current_enrollments"].to_numpy() == 0, "complete_prob"] = np.nan
     out.loc[features["enrollments_total"].to_numpy() == 0, "upsell_prob"] = np.nan
-    sensitivity = price_sensitivity_scores(tables["enrollments"], cutoff=cutoff, wallet=tables["wallet"])
+    sensitivity = price_sensitivity_scores(
+        tables["enrollments"], cutoff=cutoff, wallet=tables["wallet"], activity=tables["activity"]
+    )
     out["price_sensitivity"] = sensitivity.reindex(out.index).fillna(0.5)
     try:
         versions["price_sensitivity"] = production_model("price_sensitivity").version
