@@ -28,12 +28,14 @@ run serve worker migrate demo: export DJANGO_DEBUG ?= 1
 migrate: install
 	$(MANAGE) migrate --noinput
 
-# Demo data from the simulator, the demand models trained on it, and price advice; each step
-# does nothing when it has already been done for this data.
+# Demo data from the simulator, the demand models trained on it, price advice, the learner
+# propensity models, scores and offers; training does nothing when this data was trained on.
 demo: migrate
 	$(MANAGE) seed_demo
 	$(MANAGE) train --sync
 	$(MANAGE) recommend_prices
+	$(MANAGE) train --kind propensity --sync
+	$(MANAGE) score_learners
 
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/ with a Celery worker (Ctrl-C stops both)"

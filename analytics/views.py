@@ -1,7 +1,7 @@
 """Admin dashboard pages: overview, training runs with live progress, and the model registry."""
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -21,10 +21,18 @@ def dashboard(request):
     return render(request, "analytics/dashboard.html", context)
 
 
+TRAINABLE = ("demand", "propensity")
+
+
 @role_required("staff")
 @require_POST
 def start_training(request):
-    run = start_pipeline_run(kind="demand", user=request.user, force=request.POST.get("force") == "1")
+    kind = request.POST.get("kind", "demand")
+    if kind not in TRAINABLE:
+        return HttpResponseBadRequest(
+            f"Unknown model family {kind!r}; expected one of {', '.join(TRAINABLE)}."
+        )
+    run = start_pipeline_run(kind=kind, user=request.user, force=request.POST.get("force") == "1")
     if run.is_finished:
         messages.info(request, f"This data was already trained on in run {run.pk}; showing it.")
     return redirect("analytics:run_detail", pk=run.pk)

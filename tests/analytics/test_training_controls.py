@@ -29,3 +29,19 @@ def test_training_button_creates_a_run_and_redirects_to_its_progress(client):
     partial = client.get(reverse("analytics:run_detail", args=[run.pk]), HTTP_HX_REQUEST="true")
     assert 'hx-trigger="every 1s"' in partial.content.decode()
     assert "<html" not in partial.content.decode()
+
+
+def test_learner_training_button_starts_a_propensity_run(client):
+    client.force_login(StaffFactory())
+    response = client.post(reverse("analytics:start_training"), {"kind": "propensity"})
+    run = PipelineRun.objects.get()
+    assert run.kind == "propensity"
+    assert response["Location"] == reverse("analytics:run_detail", args=[run.pk])
+
+
+def test_an_unknown_model_family_is_refused_and_starts_nothing(client):
+    client.force_login(StaffFactory())
+    response = client.post(reverse("analytics:start_training"), {"kind": "astrology"})
+    assert response.status_code == 400
+    assert b"astrology" in response.content
+    assert not PipelineRun.objects.exists()
