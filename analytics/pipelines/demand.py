@@ -34,6 +34,8 @@ from pricing.ml.panel import build_weekly_panel, time_split
 from pricing.services.truth import load_truth
 
 MODEL_NAME = "demand"
+# Raised whenever the models' form changes, so data trained on by older code is trained again.
+MODEL_REVISION = 2
 DEFAULTS = {"holdout_weeks": 8, "cv_folds": 2, "bootstrap_reps": 4, "seed": 0}
 
 
@@ -290,7 +292,7 @@ def stage_report(ctx: StageContext) -> dict:
 
 
 def _fingerprint(params: dict) -> str:
-    return str(sorted(selectors.data_signature().items())) + str(settings.TOKEN_PRICE_MIN)
+    return f"{sorted(selectors.data_signature().items())}{settings.TOKEN_PRICE_MIN}r{MODEL_REVISION}"
 
 
 DEMAND_PIPELINE = register_pipeline(

@@ -75,8 +75,13 @@ def build_weekly_panel(
     enrollments: pd.DataFrame,
     start: date,
     end: date,
+    split_at_price_changes: bool = True,
 ) -> pd.DataFrame:
     """Course-week rows from ``start`` (moved back to its Monday) to ``end``.
+
+    With ``split_at_price_changes`` a week in which the price changed becomes one row per price
+    (its days as exposure, its enrollments), so every row has one exact price: a week's mean price
+    would blur the price each enrollment was made at and bias the estimated response towards zero.
 
     ``courses``: course_id, code, category, difficulty, duration_hours, certificate_offered,
     launch_date, teacher_quality, teacher_years, price_tokens.
@@ -99,12 +104,12 @@ def build_weekly_panel(
     day_numbers = np.arange(n_days)
     live = day_numbers[None, :] >= launch[:, None]
     exposure = live.reshape(n_courses, n_weeks, 7).sum(axis=2)
-    live_prices = np.where(live, prices, np.nan)
-    with np.errstate(invalid="ignore"):
-        weekly_price = np.nanmean(live_prices.reshape(n_courses, n_weeks, 7), axis=2)
+    live_price_sum = np.where(live, prices, 0.0).reshape(n_courses, n_weeks, 7).sum(axis=2)
+    weekly_price = np.where(exposure > 0, live_price_sum / np.maximum(exposure, 1), np.nan)
 
     row_of = pd.Series(np.arange(n_courses), index=courses["course_id"].to_numpy())
     counts = np.zeros((n_courses, n_weeks))
+    daily_counts = np.zeros((n_courses, n_days))
     before_counts = np.zeros(n_courses)
     rating_sum = np.zeros((n_courses, n_weeks))
     rating_n = np.zeros((n_courses, n_weeks))
@@ -118,6 +123,7 @@ def build_weekly_panel(
         day = _day_index(e["enrolled_at"], start64)
         in_window = (day >= 0) & (day < n_days)
         np.add.at(counts, (rows[in_window], day[in_window] // 7), 1)
+        np.add.at(daily_counts, (rows[in_window], day[in_window]), 1)
         np.add.at(before_counts, rows[day < 0], 1)
         rated = e["rating"].notna().to_numpy() & e["completed_at"].notna().to_numpy()
         if rated.any():
@@ -165,6 +171,8 @@ def build_weekly_panel(
             "enrollments": counts[course_idx, week_idx],
         }
     )
+    if split_at_price_changes:
+        frame, course_idx, week_idx = _split_by_price(frame, course_idx, week_idx, live, prices, daily_counts)
     for column in STATIC_FEATURES:
         frame[column] = courses[column].to_numpy()[course_idx]
     frame["log_price"] = np.log(frame["price"])
@@ -186,6 +194,37 @@ def build_weekly_panel(
     frame["difficulty"] = frame["difficulty"].astype("category")
     frame["certificate_offered"] = frame["certificate_offered"].astype(float)
     return frame.sort_values(["week", "course_id"], kind="stable").reset_index(drop=True)
+
+
+def _split_by_price(frame, course_idx, week_idx, live, prices, daily_counts):
+    """Replace each course-week whose live days had more than one price by one row per price."""
+    lo = np.where(live, prices, np.inf).reshape(len(prices), -1, 7).min(axis=2)
+    hi = np.where(live, prices, -np.inf).reshape(len(prices), -1, 7).max(axis=2)
+    mixed = (hi > lo)[course_idx, week_idx]
+    if not mixed.any():
+        return frame, course_idx, week_idx
+    days = (week_idx[mixed][:, None] * 7 + np.arange(7)[None, :]).ravel()
+    courses_rep = np.repeat(course_idx[mixed], 7)
+    rows_rep = np.repeat(np.nonzero(mixed)[0], 7)
+    alive = live[courses_rep, days]
+    parts = pd.DataFrame(
+        {
+            "row": rows_rep[alive],
+            "price": prices[courses_rep[alive], days[alive]],
+            "enrollments": daily_counts[courses_rep[alive], days[alive]],
+        }
+    )
+    pieces = parts.groupby(["row", "price"], as_index=False, sort=True).agg(
+        exposure_days=("enrollments", "size"), enrollments=("enrollments", "sum")
+    )
+    split = frame.iloc[pieces["row"].to_numpy()].copy()
+    split["price"] = pieces["price"].to_numpy()
+    split["enrollments"] = pieces["enrollments"].to_numpy()
+    split["exposure_days"] = pieces["exposure_days"].to_numpy()
+    whole = frame[~mixed]
+    out = pd.concat([whole, split], ignore_index=True)
+    order = np.concatenate([np.nonzero(~mixed)[0], pieces["row"].to_numpy()])
+    return out, course_idx[order], week_idx[order]
 
 
 def time_split(panel: pd.DataFrame, *, holdout_weeks: int) -> tuple[pd.DataFrame, pd.DataFrame]:
