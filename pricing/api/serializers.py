@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from pricing.models import PriceRecommendation, PricingSettings
+from tokenecon.models import CourseCategory, Difficulty
 
 MAX_PRICES = 200
 MAX_PRICE_TOKENS = 100_000
@@ -63,8 +64,31 @@ class OptimizeOutputSerializer(serializers.Serializer):
     model_algorithm = serializers.CharField()
 
 
+class NewCourseSerializer(serializers.Serializer):
+    """A course that is not in the catalog (yet): what the demand model needs to know of it."""
+
+    category = serializers.ChoiceField(choices=CourseCategory.choices)
+    difficulty = serializers.ChoiceField(choices=Difficulty.choices)
+    duration_hours = serializers.FloatField(min_value=0.5, max_value=1000)
+    certificate_offered = serializers.BooleanField()
+    teacher_quality = serializers.FloatField(min_value=0, max_value=100, help_text="0-100")
+    teacher_years = serializers.FloatField(min_value=0, max_value=80)
+    usual_price = serializers.FloatField(
+        required=False,
+        min_value=1,
+        max_value=MAX_PRICE_TOKENS,
+        help_text="The price the course is meant to sell at; the category's average when omitted",
+    )
+    course_age_weeks = serializers.FloatField(
+        required=False, min_value=0, max_value=520, help_text="0 (default): just launched"
+    )
+
+
 class PredictInputSerializer(serializers.Serializer):
-    course_id = serializers.CharField(max_length=16, help_text="Course code, e.g. C00001")
+    course_id = serializers.CharField(
+        max_length=16, required=False, help_text="Course code, e.g. C00001 (or give `course`)"
+    )
+    course = NewCourseSerializer(required=False, help_text="Features of a course not in the catalog")
     prices = serializers.ListField(
         child=serializers.FloatField(),
         allow_empty=False,
@@ -82,6 +106,17 @@ class PredictInputSerializer(serializers.Serializer):
             raise serializers.ValidationError(errors)
         return prices
 
+    def validate(self, attrs: dict) -> dict:
+        if ("course_id" in attrs) == ("course" in attrs):
+            raise serializers.ValidationError(
+                {
+                    "course_id": [
+                        "Give either course_id (a catalog course) or course (its features), not both."
+                    ]
+                }
+            )
+        return attrs
+
 
 class PricePredictionSerializer(serializers.Serializer):
     price = serializers.FloatField()
@@ -92,8 +127,8 @@ class PricePredictionSerializer(serializers.Serializer):
 
 
 class PredictOutputSerializer(serializers.Serializer):
-    course_id = serializers.CharField()
-    current_price = serializers.IntegerField()
+    course_id = serializers.CharField(allow_null=True, help_text="Null for a course given by its features")
+    current_price = serializers.FloatField(help_text="Today's price, or the usual price of a new course")
     predictions = PricePredictionSerializer(many=True)
     model_version = serializers.IntegerField()
     model_algorithm = serializers.CharField()

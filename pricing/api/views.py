@@ -29,6 +29,7 @@ from pricing.services.recommendations import (
     dismiss_recommendation,
     optimise_course,
     what_if,
+    what_if_new_course,
 )
 from tokenecon.errors import TokenEconomyError
 from tokenecon.models import Course
@@ -194,6 +195,22 @@ class OptimizeView(CourseInputView):
             "Three prices", request_only=True, value={"course_id": "C00001", "prices": [80, 100, 120]}
         ),
         OpenApiExample(
+            "A course not in the catalog yet",
+            request_only=True,
+            value={
+                "course": {
+                    "category": "programming",
+                    "difficulty": "beginner",
+                    "duration_hours": 12,
+                    "certificate_offered": True,
+                    "teacher_quality": 70,
+                    "teacher_years": 5,
+                    "usual_price": 100,
+                },
+                "prices": [80, 100, 120],
+            },
+        ),
+        OpenApiExample(
             "Predictions",
             response_only=True,
             value={
@@ -221,17 +238,28 @@ class OptimizeView(CourseInputView):
     ],
 )
 class PredictEnrollmentsView(CourseInputView):
-    """Expected enrollments, revenue and teacher earnings per 30 days at each of up to 200 prices."""
+    """Expected enrollments, revenue and teacher earnings per 30 days at each of up to 200 prices,
+    for a catalog course (`course_id`) or a course described by its features (`course`)."""
 
     def post(self, request):
         data = PredictInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        course = self.get_course(data.validated_data["course_id"])
-        demand = production_demand()
-        curve = what_if(course=course, prices=data.validated_data["prices"], demand=demand)
+        prices = data.validated_data["prices"]
+        if "course" in data.validated_data:
+            # A course planned, not yet in the catalog: nobody owns it, so teachers may ask.
+            demand = production_demand()
+            curve, usual_price = what_if_new_course(
+                features=data.validated_data["course"], prices=prices, demand=demand
+            )
+            code, current_price = None, usual_price
+        else:
+            course = self.get_course(data.validated_data["course_id"])
+            demand = production_demand()
+            curve = what_if(course=course, prices=prices, demand=demand)
+            code, current_price = course.code, course.price_tokens
         payload = {
-            "course_id": course.code,
-            "current_price": course.price_tokens,
+            "course_id": code,
+            "current_price": current_price,
             "predictions": [
                 {
                     "price": row.price,

@@ -367,6 +367,54 @@ def what_if(*, course: Course, prices: list[float], demand: ProductionDemand | N
         raise NotAdvisable(
             f"The demand model has no data on {course.code} yet; it is advised after the next training."
         )
+    return _price_table(demand, rows, prices)
+
+
+NEW_COURSE_ID = -1  # no course has it: the model treats the row as a course it never saw
+
+
+def what_if_new_course(
+    *, features: dict, prices: list[float], demand: ProductionDemand | None = None
+) -> tuple[pd.DataFrame, float]:
+    """``what_if`` for a course described by its features rather than one in the catalog.
+
+    ``features``: category, difficulty, duration_hours, certificate_offered, teacher_quality,
+    teacher_years, and optionally usual_price (the price the course is meant to sell at; the
+    category's average price today when omitted) and course_age_weeks (0: just launched). The
+    demand level comes from the model's cold-start regression on course facts, the price
+    response from the category's; the season is that of the latest week the model saw.
+    Returns the table and the usual price used.
+    """
+    demand = demand or production_demand()
+    current = demand.artifact.current
+    in_category = current[current["category"].astype(str) == features["category"]]
+    if in_category.empty:
+        raise NotAdvisable(f"The demand model has seen no course in {features['category']}.")
+    usual_price = features.get("usual_price") or float(np.exp(np.log(in_category["price"]).mean()).round())
+    row = in_category.sort_values("week").tail(1).copy()
+    age = float(features.get("course_age_weeks") or 0)
+    row = row.assign(
+        course_id=NEW_COURSE_ID,
+        category=features["category"],
+        difficulty=features["difficulty"],
+        duration_hours=float(features["duration_hours"]),
+        certificate_offered=bool(features["certificate_offered"]),
+        teacher_quality=float(features["teacher_quality"]),
+        teacher_years=float(features["teacher_years"]),
+        course_age_weeks=age,
+        log_enrollments_to_date=0.0,
+        log_lag_enrollments=0.0,
+        rating_to_date=0.0,
+        has_rating=0.0,
+        price=float(usual_price),
+        log_price=float(np.log(usual_price)),
+    )
+    if "log_category_avg_price" in row:
+        row["log_rel_category_price"] = row["log_price"] - row["log_category_avg_price"]
+    return _price_table(demand, row.reset_index(drop=True), prices), float(usual_price)
+
+
+def _price_table(demand: ProductionDemand, rows: pd.DataFrame, prices: list[float]) -> pd.DataFrame:
     grid = np.asarray(prices, dtype=float)[None, :]
     from pricing.ml.optimizer import _evaluate
 

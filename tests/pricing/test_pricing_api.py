@@ -205,6 +205,75 @@ def test_predict_missing_course_id_is_400(trained_world):
     assert "course_id" in response.json()
 
 
+NEW_COURSE = {
+    "category": "programming",
+    "difficulty": "beginner",
+    "duration_hours": 12,
+    "certificate_offered": True,
+    "teacher_quality": 70,
+    "teacher_years": 5,
+    "usual_price": 100,
+}
+
+
+def test_predict_for_a_course_described_by_its_features(teachers):
+    prices = [60, 100, 140]
+    response = client_for(teachers["own"].user).post(
+        PREDICT, {"course": NEW_COURSE, "prices": prices}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["course_id"] is None
+    assert body["current_price"] == 100
+    enrollments = [r["predicted_enrollments"] for r in body["predictions"]]
+    assert all(e > 0 for e in enrollments)
+    assert enrollments == sorted(enrollments, reverse=True)
+    assert all(r["elasticity"] <= 0 for r in body["predictions"])
+
+
+def test_predict_for_features_defaults_to_the_category_average_price(teachers):
+    features = {k: v for k, v in NEW_COURSE.items() if k != "usual_price"}
+    response = client_for(StaffFactory()).post(PREDICT, {"course": features, "prices": [50]}, format="json")
+    assert response.status_code == 200, response.content
+    programming = Course.objects.filter(category="programming")
+    assert programming.exists()
+    low = min(c.price_tokens for c in programming)
+    high = max(c.price_tokens for c in programming)
+    assert low <= response.json()["current_price"] <= high
+
+
+def test_predict_takes_a_course_id_or_features_not_both(teachers):
+    both = {"course_id": teachers["own_course"].code, "course": NEW_COURSE, "prices": [50]}
+    response = client_for(StaffFactory()).post(PREDICT, both, format="json")
+    assert response.status_code == 400
+    assert "not both" in response.json()["course_id"][0]
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"category": "astrology"}, "category"),
+        ({"duration_hours": -3}, "duration_hours"),
+        ({"teacher_quality": 140}, "teacher_quality"),
+        ({"certificate_offered": "perhaps"}, "certificate_offered"),
+        ({"usual_price": 0}, "usual_price"),
+    ],
+)
+def test_predict_rejects_bad_features_naming_the_field(trained_world, change, field):
+    response = client_for(StaffFactory()).post(
+        PREDICT, {"course": {**NEW_COURSE, **change}, "prices": [50]}, format="json"
+    )
+    assert response.status_code == 400
+    assert field in response.json()["course"]
+
+
+def test_learners_cannot_predict_for_features(trained_world):
+    response = client_for(LearnerFactory().user).post(
+        PREDICT, {"course": NEW_COURSE, "prices": [50]}, format="json"
+    )
+    assert response.status_code == 403
+
+
 # --- who may call what -------------------------------------------------------------------------
 
 
