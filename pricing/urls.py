@@ -9,6 +9,7 @@ urlpatterns = [
     path("courses/", views.staff_courses, name="staff_courses"),
     path("courses/apply-selected/", views.apply_selected_recommendations, name="apply_selected"),
     path("recommendations/compute/", views.compute_recommendations_now, name="compute_recommendations"),
+    path("recommendations/compute/<uuid:task_id>/", views.advice_task_status, name="advice_task_status"),
     path("courses/<str:code>/", views.course_detail, name="course_detail"),
     path("courses/<str:code>/what-if/", views.course_what_if, name="course_what_if"),
     path("courses/<str:code>/apply/", views.apply_course_recommendation, name="apply_recommendation"),

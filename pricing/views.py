@@ -4,6 +4,7 @@ views. Teachers open their own courses, staff every course; learners get 403."""
 
 from __future__ import annotations
 
+import uuid
 from functools import wraps
 
 import numpy as np
@@ -93,11 +94,9 @@ def teacher_home(request):
 @role_required("staff")
 def staff_courses(request):
     """Every course with its advice; staff apply selected advice in bulk or recompute it all."""
-    return render(
-        request,
-        "pricing/staff_courses.html",
-        _course_page(request, selectors.courses_visible_to(request.user)),
-    )
+    context = _course_page(request, selectors.courses_visible_to(request.user))
+    context["advice_task"] = request.session.get(ADVICE_TASK_KEY)
+    return render(request, "pricing/staff_courses.html", context)
 
 
 class BulkDecisionForm(forms.Form):
@@ -339,14 +338,46 @@ def dismiss_course_recommendation(request, code: str):
     return _decide(request, code, dismiss_recommendation, "Advice dismissed; {course.code} keeps its price.")
 
 
+ADVICE_TASK_KEY = "pricing_advice_task"
+
+
 @role_required("staff")
 @require_POST
 def compute_recommendations_now(request):
     from pricing.tasks import compute_price_recommendations
 
-    transaction.on_commit(compute_price_recommendations.delay)
-    messages.success(request, "Recomputing price advice for every course; refresh in a minute.")
+    # The id is chosen here so the page can follow the task before the worker has picked it up.
+    task_id = str(uuid.uuid4())
+    transaction.on_commit(lambda: compute_price_recommendations.apply_async(task_id=task_id))
+    request.session[ADVICE_TASK_KEY] = task_id
     return redirect("pricing:staff_courses")
+
+
+TASK_STEPS = {"PENDING": ("queued", 10), "STARTED": ("running", 50), "RETRY": ("retrying", 50)}
+
+
+@role_required("staff")
+@require_GET
+def advice_task_status(request, task_id: uuid.UUID):
+    """The recompute task's state for the courses page, polled by htmx until it has finished."""
+    from celery.result import AsyncResult
+
+    result = AsyncResult(str(task_id))
+    state = result.state
+    finished = state not in TASK_STEPS
+    label, percent = TASK_STEPS.get(state, ("finished", 100))
+    context = {
+        "task_id": task_id,
+        "state": state,
+        "label": label,
+        "percent": percent,
+        "finished": finished,
+        "stored": result.result if state == "SUCCESS" else None,
+        "error": str(result.result) if state == "FAILURE" else "",
+    }
+    if finished and request.session.get(ADVICE_TASK_KEY) == str(task_id):
+        del request.session[ADVICE_TASK_KEY]
+    return render(request, "pricing/partials/advice_task.html", context)
 
 
 def earnings_figure(weekly) -> str:

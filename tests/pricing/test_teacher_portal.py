@@ -144,12 +144,55 @@ def test_recompute_button_is_staff_only_and_queues_the_task(
     assert login(client, LearnerFactory().user).post(url).status_code == 403
     assert login(client, TeacherFactory().user).post(url).status_code == 403
     login(client, StaffFactory())
-    with mock.patch("pricing.tasks.compute_price_recommendations.delay") as delay:
+    with mock.patch("pricing.tasks.compute_price_recommendations.apply_async") as apply_async:
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(url)
     assert response.status_code == 302
-    delay.assert_called_once_with()
+    task_id = apply_async.call_args.kwargs["task_id"]
+    assert client.session["pricing_advice_task"] == task_id
+    # The courses page follows that task.
+    page = client.get(reverse("pricing:staff_courses")).content.decode()
+    assert reverse("pricing:advice_task_status", args=[task_id]) in page
     assert client.get(url).status_code == 405
+
+
+def test_recompute_progress_polls_until_the_task_has_finished(client, trained_world):
+    from django_celery_results.models import TaskResult
+
+    task_id = "6f1d3c1e-9a7b-4c55-8d0e-3b1f2a4c5d6e"
+    status_url = reverse("pricing:advice_task_status", args=[task_id])
+    assert login(client, TeacherFactory().user).get(status_url).status_code == 403
+    login(client, StaffFactory())
+    session = client.session
+    session["pricing_advice_task"] = task_id
+    session.save()
+    queued = client.get(status_url).content.decode()
+    assert "queued" in queued and 'hx-trigger="every 1s"' in queued
+    TaskResult.objects.create(task_id=task_id, status="STARTED", result="null")
+    running = client.get(status_url).content.decode()
+    assert "running" in running and 'hx-trigger="every 1s"' in running
+    TaskResult.objects.filter(task_id=task_id).update(status="SUCCESS", result="2000")
+    done = client.get(status_url).content.decode()
+    assert "2,000 recommendations stored" in done
+    assert "hx-trigger" not in done
+    # Finished: the courses page stops following it.
+    assert "pricing_advice_task" not in client.session
+    assert "advice-task" not in client.get(reverse("pricing:staff_courses")).content.decode()
+
+
+def test_recompute_progress_shows_a_failure(client, trained_world):
+    from django_celery_results.models import TaskResult
+
+    task_id = "0b6c2a8e-1f3d-4e5a-9c7b-2d4e6f8a0b1c"
+    TaskResult.objects.create(
+        task_id=task_id,
+        status="FAILURE",
+        result='{"exc_type": "NoDemandModel", "exc_message": ["No demand model in production"], '
+        '"exc_module": "pricing.services.model_source"}',
+    )
+    body = login(client, StaffFactory()).get(reverse("pricing:advice_task_status", args=[task_id]))
+    assert "Failed" in body.content.decode()
+    assert "No demand model in production" in body.content.decode()
 
 
 # --- what the pages show -------------------------------------------------------------------------
