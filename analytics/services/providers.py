@@ -23,27 +23,28 @@ def learner_model_provider(name: str) -> ProductionModel:
     return ProductionModel(name=name, version=version.version, algorithm=version.algorithm, artifact=artifact)
 
 
-def course_elasticity_provider() -> dict[int, float]:
-    """Each course's elasticity at its current price: from its latest price recommendation, else
-    its category's average from the production demand model."""
-    from pricing.models import PriceRecommendation
+def course_elasticity_provider(course_ids: list[int] | None = None) -> dict[int, float]:
+    """Each course's elasticity at its price today, from the production demand model; a course
+    the model has no row for (launched after training) gets its category's average."""
+    from pricing.services.recommendations import course_rows
     from tokenecon.models import Course
 
     try:
         demand = demand_provider()
     except NoDemandModel:
         return {}
-    by_category = {}
     table = demand.artifact.category_elasticities
+    by_category = {}
     if table is not None and len(table):
         by_category = dict(zip(table["category"], table["elasticity"], strict=True))
+    courses = Course.objects.all() if course_ids is None else Course.objects.filter(pk__in=course_ids)
     out = {
-        course_id: by_category[category]
-        for course_id, category in Course.objects.values_list("id", "category")
+        pk: by_category[category]
+        for pk, category in courses.values_list("pk", "category")
         if category in by_category
     }
-    # Oldest first, so the newest recommendation of a course is the one that stays.
-    latest = PriceRecommendation.objects.filter(model_version=demand.version).order_by("created_at")
-    for course_id, elasticity in latest.values_list("course_id", "elasticity_current"):
-        out[course_id] = elasticity
+    rows = course_rows(demand, course_ids)
+    if len(rows):
+        values = demand.artifact.model.elasticity(rows)
+        out.update(zip(rows["course_id"].astype(int).tolist(), map(float, values), strict=True))
     return out

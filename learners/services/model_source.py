@@ -26,11 +26,11 @@ class ProductionModel:
 
 
 _model_provider: Callable[[str], ProductionModel] | None = None
-_elasticity_provider: Callable[[], dict[int, float]] | None = None
+_elasticity_provider: Callable[..., dict[int, float]] | None = None
 
 
 def set_providers(
-    *, models: Callable[[str], ProductionModel], elasticities: Callable[[], dict[int, float]]
+    *, models: Callable[[str], ProductionModel], elasticities: Callable[..., dict[int, float]]
 ) -> None:
     global _model_provider, _elasticity_provider
     _model_provider, _elasticity_provider = models, elasticities
@@ -42,7 +42,7 @@ def production_model(name: str) -> ProductionModel:
     return _model_provider(name)
 
 
-def course_elasticities() -> dict[int, float]:
-    """Own-price elasticity of each course at its current price, from the production demand model
-    (empty when there is none)."""
-    return _elasticity_provider() if _elasticity_provider is not None else {}
+def course_elasticities(course_ids: list[int] | None = None) -> dict[int, float]:
+    """Own-price elasticity of each course (or of ``course_ids``) at its current price, from the
+    production demand model (empty when there is none)."""
+    return _elasticity_provider(course_ids) if _elasticity_provider is not None else {}

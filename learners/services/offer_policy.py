@@ -88,7 +88,7 @@ def personal_price(*, learner: Learner, course: Course) -> PersonalPrice:
     share = purchase_shares(recent, courses).get(course.pk, 0.05)
     interest = category_interest(enrollments, [learner.pk], course.category).iloc[0]
     p0 = _p0(np.array([enroll_prob]), np.array([interest]), np.array([share]))
-    elasticity = course_elasticities().get(course.pk, DEFAULT_ELASTICITY)
+    elasticity = course_elasticities([course.pk]).get(course.pk, DEFAULT_ELASTICITY)
     owned = learner.enrollments.filter(course=course).exists()
     discount, gain, p1 = model_policy(
         p0=p0, elasticity=np.array([elasticity]), sensitivity_score=np.array([sensitivity]),
