@@ -1,5 +1,7 @@
 """Random sequences of ledger operations never break the ledger's invariants."""
 
+import uuid
+
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -20,11 +22,14 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.keys = 0
+        # Not id(self): examples share one database transaction, and a later machine at the same
+        # address reused an earlier one's keys (an idempotency conflict, reported as flaky data).
+        self.prefix = uuid.uuid4().hex
         self.replayable: list[tuple[str, object]] = []
 
     def key(self) -> str:
         self.keys += 1
-        return f"{id(self)}-{self.keys}"
+        return f"{self.prefix}-{self.keys}"
 
     @initialize()
     def setup_people(self) -> None:
