@@ -81,6 +81,37 @@ def main() -> None:
         f"one course's optimisation: median {statistics.median(times):.1f} ms, "
         f"p95 {sorted(times)[int(0.95 * len(times))]:.1f} ms over {len(times)} courses"
     )
+    pages(ids[:30])
+
+
+def pages(course_ids) -> None:
+    """Server time of the teacher's course page and of one slider answer (htmx), as the teacher."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from tokenecon.models import Course
+
+    def timed(client, url, **headers) -> float:
+        started = time.perf_counter()
+        response = client.get(url, **headers)
+        elapsed = (time.perf_counter() - started) * 1000
+        assert response.status_code == 200, (url, response.status_code)
+        return elapsed
+
+    page_ms, slider_ms = [], []
+    for course in Course.objects.filter(pk__in=[int(c) for c in course_ids]).select_related("teacher__user"):
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(course.teacher.user)
+        timed(client, reverse("pricing:course_detail", args=[course.code]))  # warm the model cache
+        page_ms.append(timed(client, reverse("pricing:course_detail", args=[course.code])))
+        what_if = reverse("pricing:course_what_if", args=[course.code])
+        for price in (course.price_tokens * 0.8, course.price_tokens * 1.2):
+            slider_ms.append(timed(client, f"{what_if}?price={round(price)}", HTTP_HX_REQUEST="true"))
+    print(
+        f"teacher course page: median {statistics.median(page_ms):.0f} ms, max {max(page_ms):.0f} ms "
+        f"over {len(page_ms)} courses; slider answer: median {statistics.median(slider_ms):.1f} ms, "
+        f"max {max(slider_ms):.1f} ms"
+    )
 
 
 if __name__ == "__main__":
