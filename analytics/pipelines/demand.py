@@ -1,5 +1,5 @@
 """Training the demand models as a pipeline run (data -> understanding -> preparation ->
-training -> evaluation -> report), registering all six and promoting the one the rule selects."""
+training -> evaluation -> report), registering all seven and promoting the one the rule selects."""
 
 from __future__ import annotations
 
@@ -21,26 +21,29 @@ from pricing.ml.demand import (
     DemandModel,
     GAMDemand,
     LinearLogLog,
+    add_model_columns,
     naive_cross_sectional_elasticities,
 )
 from pricing.ml.evaluation import (
+    PairedDeviances,
     category_elasticities,
     current_rows,
     demand_curve_error,
     holdout_metrics,
     select_model,
 )
+from pricing.ml.glm import poisson_deviance, unit_deviance
 from pricing.ml.panel import build_weekly_panel, time_split
 from pricing.services.truth import load_truth
 
 MODEL_NAME = "demand"
 # Raised whenever the models' form changes, so data trained on by older code is trained again.
-MODEL_REVISION = 2
+MODEL_REVISION = 3
 DEFAULTS = {"holdout_weeks": 8, "cv_folds": 2, "bootstrap_reps": 4, "seed": 0}
 
 
 def fit_family(panel: pd.DataFrame, *, seed: int = 0, only: list[str] | None = None) -> tuple[dict, dict]:
-    """Fit the six models on one panel; the linear model's course effects are shared."""
+    """Fit the seven models on one panel; the linear model's course effects are shared."""
     fitted, seconds = {}, {}
     started = time.perf_counter()
     linear = LinearLogLog(random_state=seed).fit(panel)
@@ -132,7 +135,7 @@ def stage_training(ctx: StageContext) -> dict:
     params = _params(ctx)
     data = ctx.load("panel")
     train = data["train"]
-    ctx.progress(0.05, "fitting the six models on the training weeks")
+    ctx.progress(0.05, "fitting the seven models on the training weeks")
     models, seconds = fit_family(train, seed=params["seed"])
     folds = GroupKFold(n_splits=params["cv_folds"])
     cv_predictions = {name: np.zeros(len(train)) for name in models}
@@ -142,13 +145,15 @@ def stage_training(ctx: StageContext) -> dict:
         for name, model in fold_models.items():
             cv_predictions[name][held_idx] = model.predict(train.iloc[held_idx])
     y = train["enrollments"].to_numpy(dtype=float)
-    from pricing.ml.glm import poisson_deviance
 
     course_cv = {
         name: {"poisson_deviance": poisson_deviance(y, p), "rmse": float(np.sqrt(np.mean((y - p) ** 2)))}
         for name, p in cv_predictions.items()
     }
-    ctx.save("models", {"models": models, "seconds": seconds, "course_cv": course_cv})
+    ctx.save(
+        "models",
+        {"models": models, "seconds": seconds, "course_cv": course_cv, "cv_predictions": cv_predictions},
+    )
     return {"fit_seconds": {k: round(v, 3) for k, v in seconds.items()}, "course_cv": course_cv}
 
 
@@ -184,7 +189,7 @@ def stage_evaluation(ctx: StageContext) -> dict:
             result["truth"] = _truth_scores(model, rows, elasticities, truth)
         candidates[name] = result
         curves[name] = elasticities
-    best, rule = select_model(candidates)
+    best, rule = select_model(candidates, paired=_paired_deviances(trained, data))
     ctx.progress(0.9, f"refitting {best} on every week")
     production, _ = fit_family(data["panel"], seed=params["seed"], only=[best])
     final = production[best]
@@ -216,6 +221,30 @@ def stage_evaluation(ctx: StageContext) -> dict:
     return {k: v for k, v in evaluation.items() if k != "candidates"} | {
         "candidates": {n: {k: v for k, v in c.items() if k != "intervals"} for n, c in candidates.items()}
     }
+
+
+def _paired_deviances(trained: dict, data: dict) -> dict[str, PairedDeviances]:
+    """Per-row held-out deviances of every model, so the selection can tell noise from a difference."""
+    test, train = data["test"], data["train"]
+    y_test = test["enrollments"].to_numpy(dtype=float)
+    y_train = train["enrollments"].to_numpy(dtype=float)
+    models = trained["models"]
+    holdout = {name: unit_deviance(y_test, model.predict(test)) for name, model in models.items()}
+    reference = next(iter(models.values()))
+    frame = add_model_columns(test, reference.categories)
+    moved = np.abs(reference.centered(frame, frame["log_price"].to_numpy())) > 0.05
+    paired = {
+        "holdout": PairedDeviances(holdout, test["course_id"].to_numpy()),
+        "course_cv": PairedDeviances(
+            {name: unit_deviance(y_train, p) for name, p in trained["cv_predictions"].items()},
+            train["course_id"].to_numpy(),
+        ),
+    }
+    if moved.any():
+        paired["price_move"] = PairedDeviances(
+            {name: values[moved] for name, values in holdout.items()}, test["course_id"].to_numpy()[moved]
+        )
+    return paired
 
 
 def _truth_scores(model: DemandModel, rows: pd.DataFrame, elasticities: pd.DataFrame, truth) -> dict:
@@ -275,7 +304,7 @@ def stage_report(ctx: StageContext) -> dict:
                     },
                 },
                 features=["log_price", *CONTROLS]
-                if name in ("linear", "poly2", "poly3", "gam")
+                if name in ("linear", "semilog", "poly2", "poly3", "gam")
                 else TREE_FEATURES,
                 metrics={k: v for k, v in evaluation["candidates"][name].items() if k != "intervals"},
                 data_start=window[0],

@@ -1,4 +1,4 @@
-"""The six demand models and the naive baseline.
+"""The demand models (the seeds' six and a semi-log one) and the naive baseline.
 
 Every model predicts expected weekly enrollments as ``course effect x multiplier(features)``.
 The course effect (a per-course level, exp of a fixed effect) absorbs everything fixed about a
@@ -6,10 +6,10 @@ course, including the teacher quality and appeal that also set its price; the mu
 price enters. So the effect of price is learned from *within-course* price changes, not from the
 fact that better courses charge more. The linear model estimates course effects jointly with its
 coefficients (Poisson pseudo-maximum likelihood with course fixed effects, by backfitting); the
-other five reuse those course effects as a fixed offset and learn their own multiplier.
+others reuse those course effects as a fixed offset and learn their own multiplier.
 
 Elasticity is d ln Q / d ln P of the multiplier (the course effect does not depend on price):
-analytic for the polynomial families, central finite differences on the curve for the others.
+analytic for the polynomial and semi-log families, central finite differences on the curve for the others.
 For courses never seen in training (course-grouped cross-validation) the level comes from a
 cold-start regression on course facts.
 
@@ -373,6 +373,36 @@ class Polynomial3(PolynomialLogPrice):
     degree = 3
 
 
+class SemiLogPrice(PolynomialLogPrice):
+    """Log demand linear in price relative to the course's usual price: log Q = level +
+    beta_c (p / usual - 1) (1 + gamma z) + controls.
+
+    The form logit choice implies: each learner's utility falls linearly with price, so the
+    elasticity beta_c p / usual grows in proportion to the price instead of staying constant
+    (log-log) or bending by a noisy square term (the polynomials), with one coefficient per
+    category.
+    """
+
+    name = "semilog"
+    label = "Semi-log (logit-style) in relative price"
+    degree = 1
+
+    def price_terms(self, frame: pd.DataFrame, log_price: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        relative = np.exp(self.centered(frame, log_price)) - 1.0
+        category = frame["category"].astype(str).to_numpy()
+        blocks = [(category == cat) * relative for cat in self.categories]
+        return np.column_stack(blocks), [f"{cat}:relative_price" for cat in self.categories]
+
+    def elasticity_gradient(self, frame: pd.DataFrame, log_price: np.ndarray) -> np.ndarray:
+        relative = np.exp(self.centered(frame, log_price))
+        category = frame["category"].astype(str).to_numpy()
+        scale = self._scale(frame)
+        gradient = np.zeros((len(frame), len(self.coef_)))
+        for column, cat in enumerate(self.categories):
+            gradient[:, column] = (category == cat) * relative * scale
+        return gradient
+
+
 # ---------------------------------------------------------------------------------------------
 class GAMDemand(DemandModel):
     """pygam Poisson GAM: a monotone decreasing smooth of log price per category.
@@ -540,7 +570,15 @@ class GradientBoostingDemand(TreeDemand):
 
 MODEL_CLASSES: dict[str, type[DemandModel]] = {
     cls.name: cls
-    for cls in (LinearLogLog, GAMDemand, Polynomial2, Polynomial3, RandomForestDemand, GradientBoostingDemand)
+    for cls in (
+        LinearLogLog,
+        SemiLogPrice,
+        GAMDemand,
+        Polynomial2,
+        Polynomial3,
+        RandomForestDemand,
+        GradientBoostingDemand,
+    )
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import sparse
@@ -17,7 +19,8 @@ from pricing.ml.glm import poisson_deviance
 
 Z_95 = 1.959963984540054
 # Simpler models win ties: order of preference when scores are equal.
-SIMPLICITY = ["linear", "poly2", "poly3", "gam", "gradient_boosting", "random_forest"]
+# Fewest parameters first; semi-log before log-log (same count, and an interior revenue optimum).
+SIMPLICITY = ["semilog", "linear", "poly2", "poly3", "gam", "gradient_boosting", "random_forest"]
 
 
 def holdout_metrics(model: DemandModel, test: pd.DataFrame) -> dict:
@@ -175,16 +178,54 @@ def demand_curve_error(model: DemandModel, rows: pd.DataFrame, truth_curves: pd.
     }
 
 
-def select_model(candidates: dict[str, dict]) -> tuple[str, str]:
+@dataclass
+class PairedDeviances:
+    """Each model's per-row Poisson deviance on the same held-out rows, and each row's course:
+    what deciding whether two models really differ needs."""
+
+    values: dict[str, np.ndarray]
+    courses: np.ndarray
+
+
+def tied_ranks(paired: PairedDeviances, names: list[str], *, z: float = 2.0) -> pd.Series:
+    """Rank 1 for the best model and every model within ``z`` standard errors of it (the error of
+    the mean paired difference, clustered by course); the others rank after them by deviance.
+
+    Held-out deviances of the parametric models often differ in the fourth decimal: ordering them
+    by such differences would pick a model by noise.
+    """
+    means = {n: float(np.mean(paired.values[n])) for n in names}
+    best = min(names, key=means.get)
+    _, inverse = np.unique(paired.courses, return_inverse=True)
+    groups = inverse.max() + 1
+    tied = set()
+    for name in names:
+        difference = paired.values[name] - paired.values[best]
+        per_course = np.bincount(inverse, weights=difference, minlength=groups)
+        se = np.sqrt(groups * per_course.var(ddof=1)) / len(difference) if groups > 1 else 0.0
+        if np.mean(difference) <= z * se:
+            tied.add(name)
+    others = sorted((n for n in names if n not in tied), key=means.get)
+    ranks = {n: 1.0 for n in tied}
+    ranks.update({n: 2.0 + i for i, n in enumerate(others)})
+    return pd.Series(ranks)
+
+
+def select_model(
+    candidates: dict[str, dict], paired: dict[str, PairedDeviances] | None = None
+) -> tuple[str, str]:
     """Pick the production model from held-out evidence only (never from the simulator's truth).
 
     1. A model is eligible only if every category's elasticity is negative (demand falls with
-       price) and its interval does not lie wholly above zero.
+       price).
     2. Among eligible models, rank by held-out Poisson deviance on the last weeks, on those of the
        last weeks whose price was more than 5% from the course's usual price (the price response a
        pricing decision relies on), and on courses it never saw (course-grouped cross-validation);
-       the lowest mean rank wins.
-    3. Ties go to the simpler model.
+       with ``paired`` per-row deviances, models within two course-clustered standard errors of
+       the best share its rank. The lowest mean rank wins.
+    3. Ties go to the model with fewer parameters; at equal count to the semi-log, whose revenue
+       curve has an interior optimum (the log-log model's constant elasticity sends the price of
+       every elastic course to a bound).
     """
     eligible = {
         name: c for name, c in candidates.items() if all(e < 0 for e in c["category_elasticities"].values())
@@ -195,17 +236,24 @@ def select_model(candidates: dict[str, dict]) -> tuple[str, str]:
 
     def rank(values: dict[str, float]) -> pd.Series:
         # A metric a model could not compute (NaN) ranks last.
-        return pd.Series(values).astype(float).fillna(np.inf).rank()
+        return pd.Series(values).astype(float).fillna(np.inf).rank(method="min")
 
-    time_rank = rank({n: eligible[n]["holdout"]["poisson_deviance"] for n in names})
-    course_rank = rank({n: eligible[n]["course_cv"]["poisson_deviance"] for n in names})
-    move_rank = rank({n: eligible[n]["holdout"].get("price_move_deviance", np.nan) for n in names})
-    score = (time_rank + course_rank + move_rank) / 3
+    metrics = {
+        "holdout": {n: eligible[n]["holdout"]["poisson_deviance"] for n in names},
+        "price_move": {n: eligible[n]["holdout"].get("price_move_deviance", np.nan) for n in names},
+        "course_cv": {n: eligible[n]["course_cv"]["poisson_deviance"] for n in names},
+    }
+    ranks = [
+        tied_ranks(paired[key], names) if paired and key in paired else rank(values)
+        for key, values in metrics.items()
+    ]
+    score = sum(r.reindex(names) for r in ranks) / len(ranks)
     best = min(names, key=lambda n: (score[n], SIMPLICITY.index(n) if n in SIMPLICITY else 99))
     rule = (
         "Eligible: negative elasticity in every category. Winner: lowest mean rank of three held-out Poisson "
         "deviances: the last weeks, the last weeks priced more than 5% from the course's usual price (the "
-        "price response), and courses never seen in training (course-grouped CV); ties go to the simpler "
-        "model."
+        "price response), and courses never seen in training (course-grouped CV); models within two "
+        "course-clustered standard errors of the best share its rank. Ties go to the model with fewer "
+        "parameters and, at equal count, to the semi-log (its revenue curve has an interior optimum)."
     )
     return best, rule

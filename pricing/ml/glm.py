@@ -58,11 +58,16 @@ def cluster_covariance(
     return bread @ meat @ bread
 
 
-def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
+def unit_deviance(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Each row's Poisson deviance (its mean is ``poisson_deviance``)."""
     mu = np.maximum(mu, 1e-12)
     with np.errstate(divide="ignore", invalid="ignore"):
         term = np.where(y > 0, y * np.log(y / mu), 0.0)
-    return float(2 * np.sum(term - (y - mu)) / len(y))
+    return 2 * (term - (y - mu))
+
+
+def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
+    return float(np.mean(unit_deviance(y, mu)))
 
 
 def _within(X: np.ndarray, weights: np.ndarray, inverse: np.ndarray, n_groups: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The demand pipeline end to end on data in the database: six models, evaluation, registry."""
+"""The demand pipeline end to end on data in the database: seven models, evaluation, registry."""
 
 import pytest
 from django.core.management import call_command
@@ -25,12 +25,12 @@ def trained_run(django_db_setup, django_db_blocker):
         clear_model_cache()
 
 
-def test_pipeline_trains_six_models_and_promotes_the_selected_one(trained_run):
+def test_pipeline_trains_every_model_and_promotes_the_selected_one(trained_run):
     run = trained_run
     assert run.status == PipelineRun.Status.SUCCEEDED, run.error
     versions = ModelVersion.objects.filter(name="demand")
     assert sorted(versions.values_list("algorithm", flat=True)) == sorted(
-        ["linear", "gam", "poly2", "poly3", "random_forest", "gradient_boosting"]
+        ["linear", "semilog", "gam", "poly2", "poly3", "random_forest", "gradient_boosting"]
     )
     production = versions.get(stage="production")
     assert production.selected
@@ -73,7 +73,7 @@ def test_models_api_lists_versions_with_metrics_for_staff_only(trained_run):
     client = APIClient()
     client.force_login(StaffFactory())
     body = client.get("/api/v1/models/?name=demand").json()
-    assert body["count"] == 6
+    assert body["count"] == 7
     assert "holdout" in body["results"][0]["metrics"]
     teacher = APIClient()
     teacher.force_login(TeacherFactory().user)

@@ -1,4 +1,4 @@
-"""The six models learn the effect of price from within-course changes, not from confounding."""
+"""The seven models learn the effect of price from within-course changes, not from confounding."""
 
 import numpy as np
 import pandas as pd

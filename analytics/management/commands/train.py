@@ -10,7 +10,7 @@ from analytics.services.pipeline import start_pipeline_run
 
 
 class Command(BaseCommand):
-    help = "Run the demand-model pipeline (six models, evaluation, registry) and show its progress."
+    help = "Run the demand-model pipeline (seven models, evaluation, registry) and show its progress."
 
     def add_arguments(self, parser):
         parser.add_argument("--kind", default="demand", help="demand (default) or propensity")
