@@ -38,7 +38,7 @@ def main() -> None:
     for name, seconds in stages.items():
         print(f"  {name:<14} {seconds:6.2f} s")
     print(
-        f"six models + evaluation + selection (training + evaluation stages): "
+        f"seven models + evaluation + selection (training + evaluation stages): "
         f"{stages['training'] + stages['evaluation']:.1f} s"
     )
     nan = float("nan")
