@@ -6,7 +6,14 @@ import pytest
 
 from analytics.pipelines.demand import fit_family
 from pricing.ml.demand import naive_cross_sectional_elasticities
-from pricing.ml.evaluation import category_elasticities, current_rows, holdout_metrics, select_model
+from pricing.ml.evaluation import (
+    PairedDeviances,
+    category_elasticities,
+    current_rows,
+    holdout_metrics,
+    select_model,
+    tied_ranks,
+)
 from pricing.ml.panel import build_weekly_panel, time_split
 from tests.pricing.synthetic import synthetic_tables
 
@@ -86,3 +93,55 @@ def test_ties_go_to_the_simpler_model():
         "course_cv": {"poisson_deviance": 1.0},
     }
     assert select_model({"gradient_boosting": same, "poly2": same})[0] == "poly2"
+
+
+def test_semilog_elasticity_grows_in_proportion_to_price(world):
+    *_rest, models, rows, _truth = world
+    model = models["semilog"]
+    at_price = model.elasticity(rows)
+    higher = model.elasticity(rows, rows["price"].to_numpy() * 1.2)
+    assert (at_price < 0).all()
+    assert np.allclose(higher, 1.2 * at_price)
+
+
+def test_semilog_fits_a_world_whose_demand_is_semilog_better_than_log_log(world):
+    # The synthetic world's demand is exp(appeal - b price / ref): the semi-log form.
+    *_rest, models, rows, truth = world
+    errors = {}
+    for name in ("semilog", "linear"):
+        estimate = category_elasticities(models[name], rows).set_index("category")["elasticity"]
+        errors[name] = (estimate - truth.reindex(estimate.index)).abs()
+    assert errors["semilog"].max() < 0.25, errors["semilog"].to_dict()
+    assert errors["semilog"].mean() < errors["linear"].mean()
+
+
+def _candidate(deviance: float) -> dict:
+    return {
+        "category_elasticities": {"a": -1.0},
+        "holdout": {"poisson_deviance": deviance, "price_move_deviance": deviance},
+        "course_cv": {"poisson_deviance": deviance},
+    }
+
+
+def test_deviances_within_noise_are_ties_that_go_to_the_semilog_model():
+    rng = np.random.default_rng(0)
+    courses = np.repeat(np.arange(200), 10)
+    base = rng.gamma(2.0, 0.5, size=len(courses))
+    noisy = base + rng.normal(0, 0.05, size=len(courses))  # a shade better or worse, by chance
+    better = base - 0.3  # clearly better on every row
+    for winner_values, expected in ((noisy, "semilog"), (better, "poly3")):
+        values = {
+            "linear": base,
+            "semilog": base + rng.normal(0, 0.05, size=len(base)),
+            "poly3": winner_values,
+        }
+        paired = {
+            key: PairedDeviances(values=values, courses=courses)
+            for key in ("holdout", "price_move", "course_cv")
+        }
+        means = {n: float(v.mean()) for n, v in values.items()}
+        candidates = {n: _candidate(means[n]) for n in values}
+        assert select_model(candidates, paired=paired)[0] == expected
+    # A constant difference, however small, is a real one.
+    ranks = tied_ranks(PairedDeviances(values={"a": base, "b": base + 0.001}, courses=courses), ["a", "b"])
+    assert ranks.to_dict() == {"a": 1.0, "b": 2.0}
