@@ -32,8 +32,9 @@ def main() -> None:
 
     from pricing.ml.truth_scoring import revenue_capture
     from pricing.services.model_source import production_demand
-    from pricing.services.recommendations import optimise_catalog, pricing_settings
+    from pricing.services.recommendations import optimise_catalog, optimise_course, pricing_settings
     from pricing.services.truth import load_truth
+    from tokenecon.models import Course
 
     truth = load_truth()
     if truth is None:
@@ -73,12 +74,12 @@ def main() -> None:
     print(f"  confidence: {railed['confidence'].value_counts().to_dict()}")
     ids = free["course_id"].to_numpy()[:200]
     times = []
-    for course_id in ids:
+    for course in Course.objects.filter(pk__in=[int(c) for c in ids]):
         started = time.perf_counter()
-        optimise_catalog(course_ids=[int(course_id)], demand=demand)
+        optimise_course(course=course, demand=demand)  # what POST /api/v1/pricing/optimize/ runs
         times.append((time.perf_counter() - started) * 1000)
     print(
-        f"one course's optimisation: median {statistics.median(times):.1f} ms, "
+        f"one course's optimize call: median {statistics.median(times):.1f} ms, "
         f"p95 {sorted(times)[int(0.95 * len(times))]:.1f} ms over {len(times)} courses"
     )
     pages(ids[:30])

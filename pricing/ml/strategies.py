@@ -3,7 +3,7 @@
 Each strategy proposes a price and says why; an active strategy with weight w moves the
 recommendation w of the way from the model's optimum toward its proposal. The elasticity-based
 strategy is the model's optimum itself. Bundles do not move a course's own price: they are
-offered beside it (see ``bundle_offers``).
+offered beside it (``pricing.ml.bundles``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 class Adjustment:
     strategy: str
     active: bool
-    weight: float
-    proposed_price: float
+    weight: float | None  # None: offered beside the price (bundles), never moves it
+    proposed_price: float | None
     explanation: str
 
     def as_dict(self) -> dict:
@@ -83,10 +83,27 @@ def time_based_strategy(*, optimum: float, today: date, active: bool, weight: fl
     return Adjustment("time-based", active, weight, optimum * factor, why)
 
 
+def bundle_strategy(*, bundle: dict | None, active: bool) -> Adjustment:
+    """A bundle offered beside the course's own price (``pricing.ml.bundles``)."""
+    if bundle is None:
+        why = (
+            "No bundle: no course is taken together with this one often enough, or no bundle discount "
+            "would raise expected revenue."
+        )
+    else:
+        why = (
+            f"Often taken with {bundle['partner_code']} ({bundle['together']} learners took both): the two "
+            f"together at {bundle['discount']:.0%} off ({bundle['bundle_price']:.0f} tokens instead of "
+            f"{bundle['full_price']:.0f}) are expected to add {bundle['gain_30d']:.0f} tokens of revenue "
+            "per 30 days."
+        )
+    return Adjustment("bundle", active, None, None, why)
+
+
 def combine(optimum: float, adjustments: list[Adjustment], low: float, high: float) -> float:
     price = optimum + sum(
         a.weight * (a.proposed_price - optimum)
         for a in adjustments
-        if a.active and a.strategy != "elasticity"
+        if a.active and a.strategy != "elasticity" and a.proposed_price is not None
     )
     return float(np.clip(round(price), np.ceil(low), np.floor(high)))

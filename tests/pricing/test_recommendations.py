@@ -209,3 +209,50 @@ def test_beat_runs_the_nightly_advice_and_the_stale_run_sweep():
     assert schedule["analytics.fail_stale_runs"] == 300
     celery_app.loader.import_default_modules()
     assert {"pricing.compute_price_recommendations", "analytics.fail_stale_runs"} <= set(celery_app.tasks)
+
+
+def _plant_co_enrollments(first: Course, second: Course, learners: int = 12) -> None:
+    """Learners who took both courses (a pair the catalog's co-enrollment will find)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import LearnerFactory
+    from tokenecon.models import Enrollment
+
+    when = timezone.now() - timedelta(days=3)
+    for learner in LearnerFactory.create_batch(learners):
+        for course in (first, second):
+            Enrollment.objects.create(
+                learner=learner,
+                course=course,
+                enrolled_at=when,
+                list_price_tokens=course.price_tokens,
+                price_paid_tokens=course.price_tokens,
+            )
+
+
+def _bundle_row(course: Course) -> dict:
+    advice = _pending().get(course=course)
+    (row,) = [s for s in advice.details["strategies"] if s["strategy"] == "bundle"]
+    return row
+
+
+def test_stored_advice_offers_a_bundle_beside_the_price_and_the_setting_turns_it_off(trained_world):
+    first, second = Course.objects.order_by("pk")[:2]
+    _plant_co_enrollments(first, second)
+    compute_recommendations()
+    row = _bundle_row(first)
+    assert row["active"] is True
+    assert row["proposed_price"] is None and row["weight"] is None  # never moves the price
+    # This world's learners overlap a lot, so the strongest partner may be another course.
+    assert row["explanation"].startswith("Often taken with"), row["explanation"]
+    assert (
+        "learners took both" in row["explanation"] and "tokens of revenue per 30 days" in row["explanation"]
+    )
+    config = pricing_settings()
+    config.bundles_active = False
+    config.save()
+    compute_recommendations()
+    assert _bundle_row(first)["active"] is False
+    assert _bundle_row(first)["explanation"].startswith("No bundle")
