@@ -6,8 +6,9 @@ from django.utils import timezone
 
 from learners.models import Offer
 from tokenecon.errors import TokenEconomyError
-from tokenecon.models import Course, Enrollment, Learner
+from tokenecon.models import Course, Enrollment, Learner, TransferKind
 from tokenecon.services.enrollment import purchase_course
+from tokenecon.services.ledger import existing_transfer
 
 
 class OfferNotUsable(TokenEconomyError):
@@ -28,8 +29,15 @@ def _check(offer: Offer, learner: Learner, course: Course) -> None:
 
 
 def redeem_offer(*, offer: Offer, learner: Learner, course: Course, idempotency_key: str) -> Enrollment:
-    """Buy the course at the offer's discount; the offer is redeemed in the same transaction."""
-    _check(offer, learner, course)
+    """Buy the course at the offer's discount; the offer is redeemed in the same transaction.
+
+    Idempotent by key like every purchase: a retry of a redemption that went through returns its
+    enrollment (the ledger replays the purchase) instead of refusing a now-redeemed offer.
+    """
+    done = existing_transfer(idempotency_key, kind=TransferKind.PURCHASE)
+    redeemed_by = Offer.objects.filter(pk=offer.pk).values_list("enrollment_id", flat=True).first()
+    if done is None or done.enrollment_id is None or done.enrollment_id != redeemed_by:
+        _check(offer, learner, course)
 
     def mark_redeemed(enrollment: Enrollment) -> None:
         locked = Offer.objects.select_for_update().get(pk=offer.pk)
@@ -41,7 +49,7 @@ def redeem_offer(*, offer: Offer, learner: Learner, course: Course, idempotency_
         course=course,
         idempotency_key=idempotency_key,
         discount_pct=offer.discount_pct,
-        also=mark_redeemed,
+        also=mark_redeemed,  # not called on a replay: the offer was redeemed the first time
     )
     offer.refresh_from_db()
     return enrollment

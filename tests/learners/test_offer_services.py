@@ -76,3 +76,21 @@ def test_best_offer_prefers_the_deepest_discount_including_category_offers(learn
         expires_at=timezone.now() + timedelta(days=3),
     )
     assert best_offer_for(learner=learner, course=course).discount_pct == 15
+
+
+def test_retrying_a_redemption_with_its_key_returns_the_same_enrollment_and_charges_once(learner):
+    # A client that lost the answer retries with the same key: it used to get "offer redeemed"
+    # (409) although its purchase had gone through.
+    course = CourseFactory(price_tokens=100)
+    top_up_wallet(learner=learner, amount_tokens=200, idempotency_key="t")
+    offer = make_offer(learner, course, 20)
+    first = redeem_offer(offer=offer, learner=learner, course=course, idempotency_key="buy")
+    stale = Offer.objects.get(pk=offer.pk)
+    again = redeem_offer(offer=stale, learner=learner, course=course, idempotency_key="buy")
+    assert again.pk == first.pk
+    assert wallet_of(learner).balance_tokens == 120
+    # A new key is a new redemption: the offer is used up.
+    with pytest.raises(OfferNotUsable):
+        redeem_offer(offer=stale, learner=learner, course=course, idempotency_key="buy-again")
+    assert wallet_of(learner).balance_tokens == 120
+    assert_ledger_consistent()
