@@ -1,6 +1,6 @@
 import pytest
 
-from pricing.services.recommendations import clear_pairs_cache
+from pricing.services.bundles import clear_pairs_cache
 from tests.factories import CourseFactory, LearnerFactory, StaffFactory, TeacherFactory
 
 
