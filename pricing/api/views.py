@@ -245,16 +245,18 @@ class PredictEnrollmentsView(CourseInputView):
         data = PredictInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         prices = data.validated_data["prices"]
-        if "course" in data.validated_data:
+        # A catalog course is checked first: an unknown or foreign course is a 404 even with no model.
+        course = (
+            self.get_course(data.validated_data["course_id"]) if "course_id" in data.validated_data else None
+        )
+        demand = production_demand()
+        if course is None:
             # A course planned, not yet in the catalog: nobody owns it, so teachers may ask.
-            demand = production_demand()
             curve, usual_price = what_if_new_course(
                 features=data.validated_data["course"], prices=prices, demand=demand
             )
             code, current_price = None, usual_price
         else:
-            course = self.get_course(data.validated_data["course_id"])
-            demand = production_demand()
             curve = what_if(course=course, prices=prices, demand=demand)
             code, current_price = course.code, course.price_tokens
         payload = {

@@ -297,7 +297,7 @@ class PolynomialLogPrice(DemandModel):
                 first_pass = self.effects.level
                 z = CourseEffects(level=first_pass, categories=self.categories).level_z(frame)
                 beta, delta, gamma, codes, level = fit_scaled_poisson_fixed_effects(
-                    price, controls, z, y, exposure, course
+                    price, controls, z, y, exposure, course, start=slopes
                 )
                 slopes = np.concatenate([beta, delta])
                 self.effects = CourseEffects(

@@ -81,6 +81,11 @@ def _within(X: np.ndarray, weights: np.ndarray, inverse: np.ndarray, n_groups: i
     return X - means[inverse]
 
 
+def _group_levels(shape: np.ndarray, y_sum: np.ndarray, inverse: np.ndarray, n_groups: int) -> np.ndarray:
+    """Each group's level given the rest of the model: its counts over its expected counts at level 1."""
+    return y_sum / np.maximum(np.bincount(inverse, weights=shape, minlength=n_groups), 1e-300)
+
+
 def fit_poisson_fixed_effects(
     X: np.ndarray,
     y: np.ndarray,
@@ -102,7 +107,7 @@ def fit_poisson_fixed_effects(
     beta = np.zeros(X.shape[1])
     for _ in range(max_iter):
         shape = np.exp(np.clip(X @ beta, -30, 30)) * exposure
-        level = y_sum / np.maximum(np.bincount(inverse, weights=shape, minlength=n_groups), 1e-300)
+        level = _group_levels(shape, y_sum, inverse, n_groups)
         mu = level[inverse] * shape
         gradient = X.T @ (y - mu)
         Xw = _within(X, mu, inverse, n_groups)
@@ -112,7 +117,7 @@ def fit_poisson_fixed_effects(
         if np.max(np.abs(step)) < tol:
             break
     shape = np.exp(np.clip(X @ beta, -30, 30)) * exposure
-    level = y_sum / np.maximum(np.bincount(inverse, weights=shape, minlength=n_groups), 1e-300)
+    level = _group_levels(shape, y_sum, inverse, n_groups)
     return beta, codes, level
 
 
@@ -127,18 +132,21 @@ def fit_scaled_poisson_fixed_effects(
     max_iter: int = 50,
     tol: float = 1e-8,
     gamma_bounds: tuple[float, float] = (-0.5, 0.5),
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]:
     """FE-PPML where the price terms ``P`` are scaled by ``1 + gamma z`` for one shared gamma:
     log mu = group level + (1 + gamma z) P beta + C delta.
 
     One parameter lets the price response of every category grow or shrink in proportion with a
     course's demand level ``z`` (Gauss-Newton on the concentrated likelihood, started from
-    gamma = 0). Returns (beta, delta, gamma, group codes, group levels).
+    gamma = 0: ``start`` is the plain FE-PPML fit of ``[P, C]`` when the caller has it, else it is
+    fitted here). Returns (beta, delta, gamma, group codes, group levels).
     """
     codes, inverse = np.unique(groups, return_inverse=True)
     n_groups = len(codes)
     y_sum = np.bincount(inverse, weights=y, minlength=n_groups)
-    start, codes, _ = fit_poisson_fixed_effects(np.column_stack([P, C]), y, exposure, groups)
+    if start is None:
+        start, _, _ = fit_poisson_fixed_effects(np.column_stack([P, C]), y, exposure, groups)
     k = P.shape[1]
     theta = np.append(start, 0.0)
     for _ in range(max_iter):
@@ -146,7 +154,7 @@ def fit_scaled_poisson_fixed_effects(
         scale = 1 + gamma * z
         price_part = P @ beta
         shape = np.exp(np.clip(scale * price_part + C @ delta, -30, 30)) * exposure
-        level = y_sum / np.maximum(np.bincount(inverse, weights=shape, minlength=n_groups), 1e-300)
+        level = _group_levels(shape, y_sum, inverse, n_groups)
         mu = level[inverse] * shape
         J = np.column_stack([P * scale[:, None], C, z * price_part])
         gradient = J.T @ (y - mu)
@@ -159,5 +167,5 @@ def fit_scaled_poisson_fixed_effects(
             break
     beta, delta, gamma = theta[:k], theta[k:-1], float(theta[-1])
     shape = np.exp(np.clip((1 + gamma * z) * (P @ beta) + C @ delta, -30, 30)) * exposure
-    level = y_sum / np.maximum(np.bincount(inverse, weights=shape, minlength=n_groups), 1e-300)
+    level = _group_levels(shape, y_sum, inverse, n_groups)
     return beta, delta, gamma, codes, level

@@ -3,15 +3,13 @@ the production demand model (``pricing.ml.bundles``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 from django.db.models import Max
 
 from pricing.ml.bundles import best_bundles, co_enrollment_pairs
 from pricing.ml.optimizer import SUPPORT_FACTOR
-from pricing.services.model_source import ProductionDemand
+from pricing.services.model_source import ProductionDemand, course_rows
 from tokenecon.models import Enrollment, EnrollmentStatus, Transfer
 
 _PAIRS_CACHE: dict[str, tuple[tuple, pd.DataFrame]] = {}
@@ -42,21 +40,15 @@ def catalog_pairs() -> pd.DataFrame:
     return pairs
 
 
-def course_bundles(
-    rows: pd.DataFrame, demand: ProductionDemand, *, rows_for: Callable[..., pd.DataFrame]
-) -> dict[int, dict]:
-    """The best bundle (``pricing.ml.bundles``) for each course in ``rows`` that has one.
-
-    ``rows_for(demand, course_ids)`` gives the model's rows of partner courses (the
-    recommendations service's ``course_rows``).
-    """
+def course_bundles(rows: pd.DataFrame, demand: ProductionDemand) -> dict[int, dict]:
+    """The best bundle (``pricing.ml.bundles``) for each course in ``rows`` that has one."""
     ids = set(rows["course_id"].astype(int))
     pairs = catalog_pairs()
     pairs = pairs[pairs["course_id"].isin(ids) | pairs["partner_id"].isin(ids)]
     if pairs.empty:
         return {}
     needed = ids | set(pairs["course_id"]) | set(pairs["partner_id"])
-    known = rows if needed <= ids else rows_for(demand, sorted(needed))
+    known = rows if needed <= ids else course_rows(demand, sorted(needed))
     known = known.reset_index(drop=True)
     position = pd.Series(np.arange(len(known)), index=known["course_id"].astype(int).to_numpy())
     model = demand.artifact.model

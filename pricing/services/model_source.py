@@ -1,4 +1,4 @@
-"""Where pricing gets the production demand model from.
+"""Where pricing gets the production demand model from, and each course's row in it.
 
 The registry lives in ``analytics``, which may import ``pricing`` but not the other way round;
 so analytics registers a provider here when it starts (``AnalyticsConfig.ready``).
@@ -9,8 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 from pricing.ml.artifact import DemandArtifact
 from tokenecon.errors import TokenEconomyError
+from tokenecon.models import Course
 
 
 class NoDemandModel(TokenEconomyError):
@@ -36,3 +40,19 @@ def production_demand() -> ProductionDemand:
     if _provider is None:
         raise NoDemandModel("No demand model provider is configured.")
     return _provider()
+
+
+def course_rows(demand: ProductionDemand, course_ids: list[int] | None = None) -> pd.DataFrame:
+    """Each course's state as the model saw it, at the course's price today."""
+    rows = demand.artifact.current
+    if course_ids is not None:
+        rows = rows[rows["course_id"].isin(course_ids)]
+    prices = Course.objects.filter(pk__in=rows["course_id"].tolist()).values_list(
+        "pk", "price_tokens", "price_floor_tokens"
+    )
+    live = {pk: (price, floor) for pk, price, floor in prices}
+    rows = rows[rows["course_id"].isin(live)].copy()
+    rows["price"] = [float(live[c][0]) for c in rows["course_id"]]
+    rows["log_price"] = np.log(rows["price"])
+    rows["floor"] = [np.nan if live[c][1] is None else float(live[c][1]) for c in rows["course_id"]]
+    return rows.reset_index(drop=True)

@@ -23,7 +23,7 @@ from pricing.ml.strategies import (
 )
 from pricing.models import PriceRecommendation, PricingSettings
 from pricing.services.bundles import course_bundles
-from pricing.services.model_source import ProductionDemand, production_demand
+from pricing.services.model_source import ProductionDemand, course_rows, production_demand
 from tokenecon.errors import TokenEconomyError
 from tokenecon.models import Course, PriceChange, PriceChangeSource
 
@@ -54,22 +54,6 @@ def guardrails(*, on: bool = True, config: PricingSettings | None = None) -> Gua
         max_price=float(settings.TOKEN_PRICE_MAX),
         max_change_pct=float(config.max_change_pct) if on else None,
     )
-
-
-def course_rows(demand: ProductionDemand, course_ids: list[int] | None = None) -> pd.DataFrame:
-    """Each course's state as the model saw it, at the course's price today."""
-    rows = demand.artifact.current
-    if course_ids is not None:
-        rows = rows[rows["course_id"].isin(course_ids)]
-    prices = Course.objects.filter(pk__in=rows["course_id"].tolist()).values_list(
-        "pk", "price_tokens", "price_floor_tokens"
-    )
-    live = {pk: (price, floor) for pk, price, floor in prices}
-    rows = rows[rows["course_id"].isin(live)].copy()
-    rows["price"] = [float(live[c][0]) for c in rows["course_id"]]
-    rows["log_price"] = np.log(rows["price"])
-    rows["floor"] = [np.nan if live[c][1] is None else float(live[c][1]) for c in rows["course_id"]]
-    return rows.reset_index(drop=True)
 
 
 def _elasticity_se(demand: ProductionDemand, rows: pd.DataFrame) -> np.ndarray:
@@ -126,9 +110,7 @@ def _recommend_rows(
     elasticity_se = _elasticity_se(demand, rows)
     result = add_intervals(result, enrollments_to_date=enrollments_to_date, elasticity_se=elasticity_se)
     today = today or timezone.now().date()
-    bundles = (
-        course_bundles(rows, demand, rows_for=course_rows) if with_bundles and config.bundles_active else {}
-    )
+    bundles = course_bundles(rows, demand) if with_bundles and config.bundles_active else {}
     final_prices, breakdowns, confidences, reasons = [], [], [], []
     for i, row in rows.iterrows():
         r = result.iloc[i]

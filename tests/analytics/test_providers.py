@@ -5,7 +5,7 @@ import pytest
 
 from analytics.services.providers import course_elasticity_provider, demand_provider
 from pricing.models import PriceRecommendation
-from pricing.services.recommendations import course_rows
+from pricing.services.model_source import course_rows
 from tests.pricing.db_world import trained_world
 from tokenecon.models import Course
 
