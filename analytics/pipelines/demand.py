@@ -38,7 +38,7 @@ from pricing.services.truth import load_truth
 
 MODEL_NAME = "demand"
 # Raised whenever the models' form changes, so data trained on by older code is trained again.
-MODEL_REVISION = 3
+MODEL_REVISION = 4
 DEFAULTS = {"holdout_weeks": 8, "cv_folds": 2, "bootstrap_reps": 4, "seed": 0}
 
 

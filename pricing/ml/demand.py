@@ -51,6 +51,8 @@ TREE_FEATURES = [
     "duration_hours",
     "certificate_offered",
 ]
+# Demand levels above this multiple of the average course count as this multiple (see level_z).
+LEVEL_CAP = 5.0
 COLD_START_FEATURES = ["teacher_quality", "teacher_years", "duration_hours", "certificate_offered"]
 
 
@@ -123,23 +125,27 @@ class CourseEffects:
         self.cold_start = model
 
     def level_z(self, frame: pd.DataFrame) -> np.ndarray:
-        """Each course's demand level on a standard scale (log, shrunk near zero sales).
+        """Each course's demand level relative to the average course, minus one (-1 .. LEVEL_CAP - 1).
 
         Elasticity differs between courses of one category: a course that sells to a larger share
         of the learners who see it is less price sensitive at the margin. Scaling the price
         response by ``1 + gamma z`` lets the slope vary by course, so category averages are
         averages over courses and not over sales (Poisson weighs courses by their sales).
+
+        Linear in the level, because the purchase chance per look is: the price response of
+        courses that hardly sell is that of a zero purchase chance, not an extrapolation (a log
+        scale stretched them without bound and over-corrected most where courses are few). Capped,
+        because beyond a few times the average level more sales mean more looks, not a higher
+        purchase chance.
         """
         source = self.z_source or self.level
-        if getattr(self, "_z_moments", None) is None:
-            logs = np.log(np.asarray(list(source.values()), dtype=float) + 0.1)
-            self._z_moments = (float(logs.mean()), float(logs.std()) or 1.0)
-        mean, sd = self._z_moments
+        if getattr(self, "_z_mean", None) is None:
+            self._z_mean = float(np.mean(list(source.values()))) or 1.0
         known = lookup(source, frame["course_id"])
         missing = np.isnan(known)
         if missing.any():
             known[missing] = self.levels(frame[missing])
-        return (np.log(known + 0.1) - mean) / sd
+        return np.minimum(known / self._z_mean, LEVEL_CAP) - 1.0
 
     def slope_scale(self, frame: pd.DataFrame) -> np.ndarray:
         """``1 + gamma z``: the factor on every price term (1 where no interaction was fitted)."""
@@ -296,8 +302,17 @@ class PolynomialLogPrice(DemandModel):
                 # The first pass's levels define z once; then the shared gamma is fitted jointly.
                 first_pass = self.effects.level
                 z = CourseEffects(level=first_pass, categories=self.categories).level_z(frame)
+                # z runs from -1 to LEVEL_CAP - 1: keep every course's scale above 0.2, so no
+                # course's price response can flip sign.
                 beta, delta, gamma, codes, level = fit_scaled_poisson_fixed_effects(
-                    price, controls, z, y, exposure, course, start=slopes
+                    price,
+                    controls,
+                    z,
+                    y,
+                    exposure,
+                    course,
+                    start=slopes,
+                    gamma_bounds=(-0.8 / (LEVEL_CAP - 1), 0.8),
                 )
                 slopes = np.concatenate([beta, delta])
                 self.effects = CourseEffects(
@@ -318,9 +333,33 @@ class PolynomialLogPrice(DemandModel):
         mu = np.exp(
             np.clip(X @ beta + np.log(np.maximum(self.effects.levels(frame) * exposure, 1e-12)), -30, 30)
         )
-        # Standard errors treat gamma as known: one pooled parameter fitted on every course.
         self.cov_ = cluster_covariance(X, y, mu, course)
+        self.elasticity_cov_ = self.cov_
+        if self._has_gamma():
+            # The shared gamma is estimated too: its uncertainty belongs in the elasticity intervals
+            # (d log mu / d gamma = z times the unscaled price part).
+            price, _ = self.price_terms(frame, frame["log_price"].to_numpy())
+            k = price.shape[1]
+            z_column = self.effects.level_z(frame) * (price @ beta[:k])
+            self.elasticity_cov_ = cluster_covariance(np.column_stack([X, z_column]), y, mu, course)
         return self
+
+    def _has_gamma(self) -> bool:
+        return bool(self.level_interaction and self.effects is not None and self.effects.gamma)
+
+    def elasticity_uncertainty(
+        self, frame: pd.DataFrame, log_price: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row gradient of the elasticity with respect to every estimated parameter (gamma
+        last, when there is one) and those parameters' covariance: for delta-method intervals."""
+        gradient = self.elasticity_gradient(frame, log_price)
+        covariance = getattr(self, "elasticity_cov_", self.cov_)
+        if covariance.shape[0] == gradient.shape[1]:
+            return gradient, covariance
+        scale = self._scale(frame)
+        # elasticity = base * (1 + gamma z), so its derivative in gamma is base * z.
+        d_gamma = (gradient @ self.coef_) / scale * self.effects.level_z(frame)
+        return np.column_stack([gradient, d_gamma]), covariance
 
     def log_multiplier(self, frame: pd.DataFrame, log_price: np.ndarray) -> np.ndarray:
         return self.design(frame, log_price) @ self.coef_

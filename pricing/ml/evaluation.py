@@ -83,9 +83,9 @@ def _intervals(model, rows, estimate, panel, reps, seed):
     categories = rows["category"].astype(str)
     if isinstance(model, PolynomialLogPrice):
         frame = add_model_columns(rows, model.categories)
-        gradient = pd.DataFrame(model.elasticity_gradient(frame, frame["log_price"].to_numpy()))
-        mean_gradient = gradient.groupby(categories.to_numpy()).mean()
-        se = np.sqrt(np.einsum("ij,jk,ik->i", mean_gradient.to_numpy(), model.cov_, mean_gradient.to_numpy()))
+        gradient, covariance = model.elasticity_uncertainty(frame, frame["log_price"].to_numpy())
+        mean_gradient = pd.DataFrame(gradient).groupby(categories.to_numpy()).mean()
+        se = np.sqrt(np.einsum("ij,jk,ik->i", mean_gradient.to_numpy(), covariance, mean_gradient.to_numpy()))
         se = pd.Series(se, index=mean_gradient.index)
         return estimate - Z_95 * se, estimate + Z_95 * se, "delta method, course-clustered"
     if isinstance(model, GAMDemand):

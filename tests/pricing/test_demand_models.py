@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from analytics.pipelines.demand import fit_family
-from pricing.ml.demand import naive_cross_sectional_elasticities
+from pricing.ml.demand import LEVEL_CAP, CourseEffects, naive_cross_sectional_elasticities
 from pricing.ml.evaluation import (
     PairedDeviances,
     category_elasticities,
@@ -113,6 +113,22 @@ def test_semilog_fits_a_world_whose_demand_is_semilog_better_than_log_log(world)
         errors[name] = (estimate - truth.reindex(estimate.index)).abs()
     assert errors["semilog"].max() < 0.25, errors["semilog"].to_dict()
     assert errors["semilog"].mean() < errors["linear"].mean()
+
+
+def test_level_scale_is_bounded_for_courses_that_hardly_sell_and_for_the_biggest():
+    # A log-level scale stretched courses with almost no sales without bound (z of -3 and
+    # below), so a fitted gamma inflated their elasticities and the category averages with them.
+    levels = {i: 1.0 for i in range(100)} | {100: 0.0, 101: 0.001, 102: 10.0, 103: 50.0}
+    effects = CourseEffects(level=levels, categories=["a"], gamma=-0.1)
+    frame = pd.DataFrame({"course_id": list(levels)})
+    z = effects.level_z(frame)
+    assert z.min() >= -1.0
+    assert z.max() == LEVEL_CAP - 1
+    assert z[100] == pytest.approx(-1.0)
+    assert z[102] == z[103] == LEVEL_CAP - 1
+    scale = effects.slope_scale(frame)
+    assert scale.max() <= 1 + 0.1 + 1e-12
+    assert scale.min() > 0
 
 
 def _candidate(deviance: float) -> dict:
