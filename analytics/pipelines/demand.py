@@ -25,9 +25,11 @@ from pricing.ml.demand import (
     naive_cross_sectional_elasticities,
 )
 from pricing.ml.evaluation import (
+    CurveGrid,
     PairedDeviances,
     category_elasticities,
     current_rows,
+    curve_grid,
     demand_curve_error,
     holdout_metrics,
     select_model,
@@ -166,6 +168,7 @@ def stage_evaluation(ctx: StageContext) -> dict:
     observed = data["panel"].groupby("course_id")["price"].agg(["min", "max"])
     rows["observed_min_price"] = rows["course_id"].map(observed["min"])
     rows["observed_max_price"] = rows["course_id"].map(observed["max"])
+    grid = curve_grid(rows, truth.curves) if truth is not None and truth.curves is not None else None
     candidates, curves = {}, {}
     for index, (name, model) in enumerate(trained["models"].items()):
         ctx.progress(index / len(trained["models"]), f"evaluating {name}")
@@ -186,7 +189,7 @@ def stage_evaluation(ctx: StageContext) -> dict:
             "intervals": elasticities.to_dict(orient="records"),
         }
         if truth is not None:
-            result["truth"] = _truth_scores(model, rows, elasticities, truth)
+            result["truth"] = _truth_scores(model, grid, elasticities, truth)
         candidates[name] = result
         curves[name] = elasticities
     best, rule = select_model(candidates, paired=_paired_deviances(trained, data))
@@ -203,7 +206,7 @@ def stage_evaluation(ctx: StageContext) -> dict:
     naive = naive_cross_sectional_elasticities(data["panel"])
     evaluation = {"candidates": candidates, "selected": best, "rule": rule, "naive": naive}
     if truth is not None:
-        evaluation["selected_truth"] = _truth_scores(final, rows, final_elasticities, truth)
+        evaluation["selected_truth"] = _truth_scores(final, grid, final_elasticities, truth)
         evaluation["naive_truth_mae"] = float(
             np.mean(
                 [
@@ -247,7 +250,7 @@ def _paired_deviances(trained: dict, data: dict) -> dict[str, PairedDeviances]:
     return paired
 
 
-def _truth_scores(model: DemandModel, rows: pd.DataFrame, elasticities: pd.DataFrame, truth) -> dict:
+def _truth_scores(model: DemandModel, grid: CurveGrid | None, elasticities: pd.DataFrame, truth) -> dict:
     estimate = dict(zip(elasticities["category"], elasticities["elasticity"], strict=True))
     errors = {
         c: float(estimate[c] - truth.category_elasticity[c])
@@ -259,8 +262,8 @@ def _truth_scores(model: DemandModel, rows: pd.DataFrame, elasticities: pd.DataF
         "category_mae": float(np.mean(np.abs(list(errors.values())))),
         "category_max_abs_error": float(np.max(np.abs(list(errors.values())))),
     }
-    if truth.curves is not None:
-        scores.update(demand_curve_error(model, rows, truth.curves))
+    if grid is not None:
+        scores.update(demand_curve_error(model, grid))
     return scores
 
 

@@ -112,7 +112,7 @@ def _intervals(model, rows, estimate, panel, reps, seed):
         for _ in range(reps):
             chosen = rng.choice(course_ids, size=len(course_ids), replace=True)
             sample = panel.set_index("course_id").loc[chosen].reset_index()
-            refit = type(model)(random_state=seed).fit(sample, effects=model.effects)
+            refit = model.bootstrap_copy(seed).fit(sample, effects=model.effects)
             draws.append(_category_means(refit.elasticity(rows), categories))
         spread = pd.concat(draws, axis=1)
         return (
@@ -144,28 +144,45 @@ def _gam_standard_errors(model: GAMDemand, rows: pd.DataFrame) -> pd.Series:
     return pd.Series(result)
 
 
-def demand_curve_error(model: DemandModel, rows: pd.DataFrame, truth_curves: pd.DataFrame) -> dict:
-    """Compare predicted 30-day enrollments with the true curve on the truth's price grid.
+@dataclass
+class CurveGrid:
+    """The true curves near each course's current price, prepared once for every model."""
 
-    ``truth_curves``: course_id, price, expected_enrollments_30d. Prices within 0.5x-2x of the
-    current price are compared (where pricing decisions live). Reports the median over courses of
-    the mean absolute log ratio, for levels and for shapes (both curves scaled to 1 at the
-    current price).
-    """
+    merged: pd.DataFrame  # one row per course and grid price within 0.5x-2x of the current price
+    true: np.ndarray  # true 30-day enrollments at the grid price
+    true_current: np.ndarray  # true 30-day enrollments at the course's current price
+    rows: pd.DataFrame  # one row per course, at its current price
+    row_of: np.ndarray  # for each grid row, its course's position in ``rows``
+
+
+def curve_grid(rows: pd.DataFrame, truth_curves: pd.DataFrame) -> CurveGrid:
+    """``truth_curves``: course_id, price, expected_enrollments_30d (the truth's price grid)."""
     merged = truth_curves.merge(rows, on="course_id", suffixes=("_grid", ""))
     near = (merged["price_grid"] >= 0.5 * merged["price"]) & (merged["price_grid"] <= 2 * merged["price"])
     merged = merged[near].reset_index(drop=True)
-    predicted = model.predict_weekly(merged, merged["price_grid"].to_numpy()) * 30 / 7
-    at_current = model.predict_weekly(merged) * 30 / 7
     true = merged["expected_enrollments_30d"].to_numpy()
     # The true curve at each course's current price, interpolated on the log-log grid.
     log_price = np.log(merged["price_grid"].to_numpy())
     log_true = np.log(np.maximum(true, 1e-12))
+    current = np.log(merged["price"].to_numpy())
     true_current = np.empty(len(merged))
-    for _, index in merged.groupby("course_id").indices.items():
+    for index in merged.groupby("course_id").indices.values():
         order = index[np.argsort(log_price[index])]
-        value = np.interp(np.log(merged["price"].iloc[order[0]]), log_price[order], log_true[order])
-        true_current[index] = np.exp(value)
+        true_current[index] = np.exp(np.interp(current[order[0]], log_price[order], log_true[order]))
+    row_of = pd.Index(rows["course_id"]).get_indexer(merged["course_id"])
+    return CurveGrid(merged=merged, true=true, true_current=true_current, rows=rows, row_of=row_of)
+
+
+def demand_curve_error(model: DemandModel, grid: CurveGrid) -> dict:
+    """Compare predicted 30-day enrollments with the true curve on the truth's price grid.
+
+    Prices within 0.5x-2x of the current price are compared (where pricing decisions live).
+    Reports the median over courses of the mean absolute log ratio, for levels and for shapes
+    (both curves scaled to 1 at the current price).
+    """
+    merged, true, true_current = grid.merged, grid.true, grid.true_current
+    predicted = model.predict_weekly(merged, merged["price_grid"].to_numpy()) * 30 / 7
+    at_current = (model.predict_weekly(grid.rows) * 30 / 7)[grid.row_of]
     eps = 1e-6
     level = np.abs(np.log((predicted + eps) / (true + eps)))
     shape = np.abs(np.log(((predicted + eps) / (at_current + eps)) / ((true + eps) / (true_current + eps))))

@@ -131,6 +131,18 @@ def test_level_scale_is_bounded_for_courses_that_hardly_sell_and_for_the_biggest
     assert scale.min() > 0
 
 
+def test_boosting_bootstrap_refits_keep_the_number_of_trees_early_stopping_chose(world):
+    # On a bootstrap sample a course sits on both sides of the validation split, so early
+    # stopping never stopped: refits grew 300 trees where the model had stopped at about 80.
+    _panel, train, _test, models, *_rest = world
+    model = models["gradient_boosting"]
+    ids = train["course_id"].unique()
+    chosen = np.random.default_rng(1).choice(ids, size=len(ids), replace=True)
+    sample = train.set_index("course_id").loc[chosen].reset_index()
+    refit = model.bootstrap_copy(1).fit(sample, effects=model.effects)
+    assert refit.estimator.n_iter_ == model.estimator.n_iter_ < 300
+
+
 def _candidate(deviance: float) -> dict:
     return {
         "category_elasticities": {"a": -1.0},
