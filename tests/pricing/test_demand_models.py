@@ -1,11 +1,13 @@
 """The seven models learn the effect of price from within-course changes, not from confounding."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from analytics.pipelines.demand import fit_family
-from pricing.ml.demand import LEVEL_CAP, CourseEffects, naive_cross_sectional_elasticities
+from pricing.ml.demand import LEVEL_CAP, CourseEffects, add_model_columns, naive_cross_sectional_elasticities
 from pricing.ml.evaluation import (
     PairedDeviances,
     category_elasticities,
@@ -129,6 +131,20 @@ def test_level_scale_is_bounded_for_courses_that_hardly_sell_and_for_the_biggest
     scale = effects.slope_scale(frame)
     assert scale.max() <= 1 + 0.1 + 1e-12
     assert scale.min() > 0
+
+
+def test_elasticity_intervals_count_the_uncertainty_of_the_shared_gamma(world):
+    *_rest, models, rows, _truth = world
+    model = copy.deepcopy(models["semilog"])
+    assert model.effects.gamma != 0
+    frame = add_model_columns(rows, model.categories)
+    gradient, covariance = model.elasticity_uncertainty(frame, frame["log_price"].to_numpy())
+    assert gradient.shape[1] == len(model.coef_) + 1 == covariance.shape[0]
+    before = model.elasticity(rows)
+    model.effects.gamma += 1e-4
+    numeric = (model.elasticity(rows) - before) / 1e-4
+    assert np.allclose(gradient[:, -1], numeric, rtol=1e-3, atol=1e-6)
+    assert covariance[-1, -1] > 0  # gamma is estimated, so it is uncertain too
 
 
 def test_boosting_bootstrap_refits_keep_the_number_of_trees_early_stopping_chose(world):
