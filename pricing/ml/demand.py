@@ -102,7 +102,8 @@ class CourseEffects:
     cold_columns: list[str] = field(default_factory=list)
     # Levels the price-by-level interaction was fitted with (fixed once, so z never drifts).
     z_source: dict[int, float] | None = None
-    # How much a course's price response grows (or shrinks) per standard deviation of its level.
+    # How much a course's price response grows (or shrinks) per unit of level_z (its level over
+    # the average course's, minus one).
     gamma: float = 0.0
 
     def _cold_design(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -292,9 +293,9 @@ class PolynomialLogPrice(DemandModel):
         y = frame["enrollments"].to_numpy(dtype=float)
         exposure = frame["exposure_days"].to_numpy(dtype=float) / 7.0
         course = frame["course_id"].to_numpy()
+        price, _ = self.price_terms(frame, frame["log_price"].to_numpy())
         if effects is None:
             # Course fixed effects concentrated out (FE-PPML); the intercept is absorbed by them.
-            price, _ = self.price_terms(frame, frame["log_price"].to_numpy())
             controls = self.control_terms(frame)
             slopes, codes, level = fit_poisson_fixed_effects(
                 np.column_stack([price, controls]), y, exposure, course
@@ -342,9 +343,7 @@ class PolynomialLogPrice(DemandModel):
         if self._has_gamma():
             # The shared gamma is estimated too: its uncertainty belongs in the elasticity intervals
             # (d log mu / d gamma = z times the unscaled price part).
-            price, _ = self.price_terms(frame, frame["log_price"].to_numpy())
-            k = price.shape[1]
-            z_column = self.effects.level_z(frame) * (price @ beta[:k])
+            z_column = self.effects.level_z(frame) * (price @ beta[: price.shape[1]])
             self.elasticity_cov_ = cluster_covariance(np.column_stack([X, z_column]), y, mu, course)
         return self
 
@@ -357,6 +356,7 @@ class PolynomialLogPrice(DemandModel):
         """Per-row gradient of the elasticity with respect to every estimated parameter (gamma
         last, when there is one) and those parameters' covariance: for delta-method intervals."""
         gradient = self.elasticity_gradient(frame, log_price)
+        # Artifacts trained before gamma's uncertainty was counted have only ``cov_``.
         covariance = getattr(self, "elasticity_cov_", self.cov_)
         if covariance.shape[0] == gradient.shape[1]:
             return gradient, covariance
