@@ -1,5 +1,7 @@
 """The demand pipeline end to end on data in the database: seven models, evaluation, registry."""
 
+from io import StringIO
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -99,3 +101,19 @@ def test_dashboard_pages_are_staff_only(client, path):
     assert client.get(path).status_code == 403
     client.logout()
     assert client.get(path).status_code == 302
+
+
+def test_train_command_runs_the_pipeline_and_a_second_call_reuses_it(trained_run):
+    first = StringIO()
+    call_command("train", "--sync", "--bootstrap-reps", "2", stdout=first)
+    run = PipelineRun.objects.filter(kind="demand").latest("pk")
+    assert run.pk != trained_run.pk
+    assert run.status == PipelineRun.Status.SUCCEEDED, run.error
+    assert f"Run {run.pk} succeeded" in first.getvalue()
+    assert f"Selected: {run.report['report']['selected']}" in first.getvalue()
+    versions = ModelVersion.objects.count()
+
+    second = StringIO()
+    call_command("train", "--sync", "--bootstrap-reps", "2", stdout=second)
+    assert f"Run {run.pk} succeeded" in second.getvalue()
+    assert ModelVersion.objects.count() == versions
