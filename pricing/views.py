@@ -5,15 +5,13 @@ views. Teachers open their own courses, staff every course; learners get 403."""
 from __future__ import annotations
 
 import uuid
-from functools import cache, wraps
+from functools import cache
 
 import numpy as np
 import plotly.io as pio
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseBadRequest
@@ -34,27 +32,13 @@ from pricing.services.recommendations import (
 )
 from tokenecon.errors import TokenEconomyError
 from tokenecon.models import Course
-from tokenecon.permissions import is_staff, is_teacher, role_required
+from tokenecon.permissions import role_required
 from tokenecon.selectors import teacher_overview
 from tokenecon.services.rates import tokens_to_money
 
 PAGE_SIZE = 50
 CURVE_POINTS = 61
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
-
-
-def teacher_or_staff_required(view):
-    """Anonymous users go to the login page; anyone neither teacher nor staff gets 403."""
-
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not (is_teacher(request.user) or is_staff(request.user)):
-            raise PermissionDenied("The teacher portal is for teachers and staff.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _visible_course(request, code: str) -> Course:
@@ -234,7 +218,7 @@ def _what_if_numbers(course: Course, price: int, demand) -> dict:
     }
 
 
-@teacher_or_staff_required
+@role_required("teacher", "staff")
 @require_GET
 def course_detail(request, code: str):
     course = _visible_course(request, code)
@@ -277,7 +261,7 @@ def course_detail(request, code: str):
     return render(request, "pricing/course_detail.html", context)
 
 
-@teacher_or_staff_required
+@role_required("teacher", "staff")
 @require_GET
 def course_what_if(request, code: str):
     course = _visible_course(request, code)
@@ -320,7 +304,7 @@ def _decide(request, code: str, decide, done: str) -> HttpResponse:
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-@teacher_or_staff_required
+@role_required("teacher", "staff")
 @require_POST
 def apply_course_recommendation(request, code: str):
     return _decide(
@@ -328,7 +312,7 @@ def apply_course_recommendation(request, code: str):
     )
 
 
-@teacher_or_staff_required
+@role_required("teacher", "staff")
 @require_POST
 def dismiss_course_recommendation(request, code: str):
     return _decide(request, code, dismiss_recommendation, "Advice dismissed; {course.code} keeps its price.")

@@ -1,11 +1,23 @@
-"""factory-boy factories for the marketplace core; people get their token account as in production."""
+"""factory-boy factories for every model the tests create; people get their token account as in
+production. Rows that move tokens (purchases, top-ups) are made through the ledger services."""
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from tokenecon.models import Account, AccountKind, Course, Learner, LearnerActivity, PriceChange, Teacher
+from tokenecon.models import (
+    Account,
+    AccountKind,
+    Course,
+    Enrollment,
+    Learner,
+    LearnerActivity,
+    PriceChange,
+    Teacher,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -100,7 +112,7 @@ class LearnerActivityFactory(factory.django.DjangoModelFactory):
 def build_marketplace() -> dict:
     """A small, ledger-consistent marketplace: funded wallets, purchases (one discounted), a
     completion, a drop, a refund and a re-purchase after it, price history and activity."""
-    from tokenecon.models import Enrollment, EnrollmentStatus
+    from tokenecon.models import EnrollmentStatus
     from tokenecon.services.accounts import reward_learner, top_up_wallet
     from tokenecon.services.enrollment import purchase_course, refund_enrollment
 
@@ -165,3 +177,93 @@ def build_marketplace() -> dict:
         "learners": learners,
         "enrollments": [e1, e2, e3, e4, e5],
     }
+
+
+class EnrollmentFactory(factory.django.DjangoModelFactory):
+    """An enrollment row written directly, for tests that read enrollments; a purchase that moves
+    tokens goes through ``purchase_course`` instead."""
+
+    class Meta:
+        model = Enrollment
+
+    learner = factory.SubFactory(LearnerFactory)
+    course = factory.SubFactory(CourseFactory)
+    enrolled_at = factory.Sequence(lambda n: datetime(2025, 3, 1, tzinfo=UTC) + timedelta(hours=n))
+    list_price_tokens = factory.LazyAttribute(lambda e: e.course.price_tokens)
+    price_paid_tokens = factory.LazyAttribute(lambda e: e.list_price_tokens)
+
+
+class OfferFactory(factory.django.DjangoModelFactory):
+    """A usable offer on one course (``course=None, category=...`` for a category offer)."""
+
+    class Meta:
+        model = "learners.Offer"
+
+    learner = factory.SubFactory(LearnerFactory)
+    course = factory.SubFactory(CourseFactory)
+    category = factory.LazyAttribute(lambda o: o.course.category if o.course is not None else "programming")
+    discount_pct = Decimal("20")
+    reason = "test offer"
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+
+class LearnerScoreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "learners.LearnerScore"
+
+    learner = factory.SubFactory(LearnerFactory)
+    scored_at = factory.LazyFunction(timezone.now)
+    enroll_prob = 0.6
+    churn_prob = 0.2
+    complete_prob = 0.5
+    upsell_prob = 0.3
+    price_sensitivity = 0.5
+    segment = "Warm"
+    churn_risk = "Low"
+
+
+class PricingSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "pricing.PricingSettings"
+
+
+class PriceRecommendationFactory(factory.django.DjangoModelFactory):
+    """Pending advice to raise a course's price by 10%, as a batch recompute would store it."""
+
+    class Meta:
+        model = "pricing.PriceRecommendation"
+
+    course = factory.SubFactory(CourseFactory)
+    model_version = 1
+    model_algorithm = "linear"
+    objective = "revenue"
+    current_price_tokens = factory.LazyAttribute(lambda r: r.course.price_tokens)
+    recommended_price_tokens = factory.LazyAttribute(lambda r: round(r.current_price_tokens * 1.1))
+    model_optimal_price_tokens = factory.LazyAttribute(lambda r: r.recommended_price_tokens)
+    expected_enrollments_current = 10.0
+    expected_enrollments_recommended = 9.5
+    expected_revenue_current = factory.LazyAttribute(lambda r: r.current_price_tokens * 10.0)
+    expected_revenue_recommended = factory.LazyAttribute(lambda r: r.recommended_price_tokens * 9.5)
+    teacher_earnings_current = factory.LazyAttribute(lambda r: r.expected_revenue_current * 0.8)
+    teacher_earnings_recommended = factory.LazyAttribute(lambda r: r.expected_revenue_recommended * 0.8)
+    elasticity_current = -0.5
+    elasticity_recommended = -0.6
+    confidence = "medium"
+    reason = "Demand is inelastic: raise the price."
+
+
+class PipelineRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "analytics.PipelineRun"
+
+    kind = "demand"
+
+
+class ModelVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "analytics.ModelVersion"
+
+    name = "demand"
+    version = factory.Sequence(lambda n: n + 1)
+    algorithm = "linear"
+    artifact_path = factory.LazyAttribute(lambda v: f"{v.name}/v{v.version}.joblib")

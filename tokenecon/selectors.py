@@ -22,6 +22,16 @@ def catalog_courses() -> QuerySet[Course]:
     return Course.objects.select_related("teacher").order_by("code")
 
 
+def learners_visible_to(user) -> QuerySet[Learner]:
+    """Every learner for staff, only themself for a learner, nobody for anyone else."""
+    learners = Learner.objects.select_related("user")
+    if user.is_authenticated and user.is_staff:
+        return learners
+    if user.is_authenticated:
+        return learners.filter(user=user)
+    return learners.none()
+
+
 def accounts_of_user(user) -> QuerySet[Account]:
     return Account.objects.filter(owner=user).order_by("kind")
 

@@ -3,21 +3,13 @@ import math
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAdminUser, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics import selectors
 from analytics.api.serializers import ElasticitiesSerializer, ModelVersionSerializer
 from analytics.services.registry import NoProductionModel, load_production_model
-from tokenecon.permissions import is_staff, is_teacher
-
-
-class StaffOrTeacher(IsAuthenticated):
-    """Model metrics and category elasticities are for staff and teachers, not learners."""
-
-    def has_permission(self, request, view):
-        return super().has_permission(request, view) and (is_staff(request.user) or is_teacher(request.user))
+from tokenecon.api.permissions import roles_allowed
 
 
 @extend_schema(tags=["models"])
@@ -25,7 +17,7 @@ class ModelVersionList(generics.ListAPIView):
     """Every registered model version with its metrics (the seeds' /model_info)."""
 
     serializer_class = ModelVersionSerializer
-    permission_classes = [IsAdminUser]
+    permission_classes = [roles_allowed("staff")]
     filterset_fields = ["name", "stage", "algorithm"]
 
     def get_queryset(self):
@@ -65,7 +57,7 @@ def _clean(value):
 class CategoryElasticities(APIView):
     """Per-category price elasticities of the production model, with 95% intervals."""
 
-    permission_classes = [StaffOrTeacher]
+    permission_classes = [roles_allowed("teacher", "staff")]
 
     def get(self, request, name: str):
         try:

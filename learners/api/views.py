@@ -4,10 +4,10 @@ reaches only their own (anyone else's answers 404, like a missing learner); staf
 from __future__ import annotations
 
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -21,9 +21,10 @@ from learners.api.serializers import (
 from learners.models import LearnerScore, Offer
 from learners.services.offer_policy import personal_price
 from learners.services.recommendations import recommend_for
+from tokenecon.api.permissions import roles_allowed
 from tokenecon.errors import TokenEconomyError
 from tokenecon.models import Course, Learner
-from tokenecon.permissions import is_learner, is_staff
+from tokenecon.selectors import learners_visible_to
 
 ERRORS = {
     403: OpenApiResponse(description="Neither a learner nor staff"),
@@ -31,29 +32,12 @@ ERRORS = {
 }
 
 
-class LearnerOrStaff(IsAuthenticated):
-    message = "This API is for learners (their own data) and staff."
-
-    def has_permission(self, request, view):
-        return super().has_permission(request, view) and (is_staff(request.user) or is_learner(request.user))
-
-
 class LearnerScopedMixin:
-    permission_classes = [LearnerOrStaff]
+    permission_classes = [roles_allowed("learner", "staff")]
 
     def get_learner(self, learner_id: int) -> Learner:
-        user = self.request.user
-        if not is_staff(user) and getattr(user.learner, "pk", None) != learner_id:
-            raise Http404("No such learner.")
-        learner = Learner.objects.select_related("user").filter(pk=learner_id).first()
-        if learner is None:
-            raise Http404("No such learner.")
-        return learner
-
-    def handle_exception(self, exc):
-        if isinstance(exc, TokenEconomyError):
-            return Response({"detail": str(exc)}, status=exc.status_code)
-        return super().handle_exception(exc)
+        # Another learner answers exactly like a missing one.
+        return get_object_or_404(learners_visible_to(self.request.user), pk=learner_id)
 
 
 class NotScored(TokenEconomyError):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -31,9 +30,9 @@ from pricing.services.recommendations import (
     what_if,
     what_if_new_course,
 )
+from tokenecon.api.permissions import OwnsCourseOrStaff, roles_allowed
 from tokenecon.errors import TokenEconomyError
 from tokenecon.models import Course
-from tokenecon.permissions import is_staff, is_teacher
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid input: the offending field (and list index) is named"),
@@ -44,36 +43,7 @@ ERROR_RESPONSES = {
 }
 
 
-class TeacherOrStaff(IsAuthenticated):
-    """Pricing is for teachers (their own courses) and staff (every course)."""
-
-    message = "Pricing is for teachers and staff."
-
-    def has_permission(self, request, view):
-        return super().has_permission(request, view) and (is_staff(request.user) or is_teacher(request.user))
-
-
-class OwnsCourseOrStaff(TeacherOrStaff):
-    def has_object_permission(self, request, view, obj):
-        course = obj.course if isinstance(obj, PriceRecommendation) else obj
-        return is_staff(request.user) or course.teacher.user_id == request.user.pk
-
-
-class StaffOnly(IsAuthenticated):
-    def has_permission(self, request, view):
-        return super().has_permission(request, view) and is_staff(request.user)
-
-
-class DomainErrorsMixin:
-    """Services' domain errors become ``{"detail": ...}`` with the error's status code."""
-
-    def handle_exception(self, exc):
-        if isinstance(exc, TokenEconomyError):
-            return Response({"detail": str(exc)}, status=exc.status_code)
-        return super().handle_exception(exc)
-
-
-class CourseInputView(DomainErrorsMixin, APIView):
+class CourseInputView(APIView):
     permission_classes = [OwnsCourseOrStaff]
 
     def get_course(self, code: str) -> Course:
@@ -283,7 +253,7 @@ class RecommendationList(generics.ListAPIView):
     """Stored price recommendations (newest first): a teacher's own courses, or every course for staff."""
 
     serializer_class = RecommendationSerializer
-    permission_classes = [TeacherOrStaff]
+    permission_classes = [roles_allowed("teacher", "staff")]
     filterset_class = RecommendationFilter
 
     def get_queryset(self):
@@ -292,7 +262,7 @@ class RecommendationList(generics.ListAPIView):
         return selectors.recommendations_visible_to(self.request.user).order_by("-created_at", "-id")
 
 
-class RecommendationDecisionView(DomainErrorsMixin, generics.GenericAPIView):
+class RecommendationDecisionView(generics.GenericAPIView):
     permission_classes = [OwnsCourseOrStaff]
     serializer_class = RecommendationSerializer
 
@@ -384,7 +354,7 @@ class DismissRecommendationView(RecommendationDecisionView):
 class BulkApplyView(APIView):
     """Staff: apply many pending recommendations; each is applied or refused on its own."""
 
-    permission_classes = [StaffOnly]
+    permission_classes = [roles_allowed("staff")]
 
     @extend_schema(operation_id="pricing_recommendations_bulk_apply")
     def post(self, request):

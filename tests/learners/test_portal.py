@@ -134,6 +134,15 @@ def test_wallet_history_paginates(client, funded):
     assert len(second.context["entries"].object_list) == 6
 
 
+def test_catalog_pager_links_keep_the_search_and_have_one_question_mark(client, funded):
+    for i in range(25):
+        CourseFactory(title=f"Python {i}")
+    CourseFactory(title="Cooking")
+    html = client.get(reverse("learners:catalog") + "?q=python").content.decode()
+    assert 'href="?q=python&amp;page=2"' in html
+    assert "??" not in html
+
+
 def test_top_up_adds_tokens_and_a_double_submit_charges_once(client, funded):
     data = {"amount_tokens": "250", "form_token": TOKEN}
     first = client.post(reverse("learners:wallet"), data)

@@ -143,6 +143,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_USER", "6000/min")},
+    "EXCEPTION_HANDLER": "tokenecon.api.exceptions.domain_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Token Economy API",
