@@ -1,4 +1,5 @@
-# Token Economy: `make run` sets everything up and serves the app; `make test` runs lint and the suite.
+# Token Economy: `make run` sets everything up and serves the app; `make test` runs lint (ruff and the
+# import-linter layer contracts in pyproject.toml) and the suite.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -49,6 +50,7 @@ worker: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .

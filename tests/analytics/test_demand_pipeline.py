@@ -12,6 +12,7 @@ from analytics.services.pipeline import start_pipeline_run
 from analytics.services.registry import clear_model_cache
 from tests.factories import LearnerFactory, StaffFactory, TeacherFactory
 from tests.pricing.db_world import load_synthetic_world
+from tokenecon.staticfiles import PLOTLY_JS_STATIC
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +56,7 @@ def test_report_registry_and_run_pages_render_for_staff(client, trained_run):
         response = client.get(reverse(name, args=args))
         assert response.status_code == 200, name
     assert (
-        "/static/vendor/plotly.min.js"
+        f"/static/{PLOTLY_JS_STATIC}"
         in client.get(reverse("analytics:run_report", args=[trained_run.pk])).content.decode()
     )
 

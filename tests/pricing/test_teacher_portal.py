@@ -13,6 +13,7 @@ from tests.pricing.db_world import trained_world as priced_world
 from tokenecon.models import Account, AccountKind, Course, PriceChange, Teacher
 from tokenecon.services.accounts import pay_out_teacher, top_up_wallet
 from tokenecon.services.enrollment import purchase_course
+from tokenecon.staticfiles import PLOTLY_JS_STATIC
 
 pytestmark = pytest.mark.django_db
 
@@ -222,7 +223,7 @@ def test_course_page_shows_curves_slider_strategies_and_history(client, world):
     course = world["course"]
     advice = PriceRecommendation.objects.get(course=course, status="pending")
     body = login(client, world["teacher"].user).get(course_urls(course.code)["page"]).content.decode()
-    assert "/static/vendor/plotly.min.js" in body and "cdn" not in body.lower()
+    assert f"/static/{PLOTLY_JS_STATIC}" in body and "cdn" not in body.lower()
     assert 'id="demand-chart"' in body and 'id="revenue-chart"' in body
     assert "Plotly.newPlot" in body and "tonexty" in body  # curves with shaded bands
     assert 'type="range"' in body and "hx-get" in body
