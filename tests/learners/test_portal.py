@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from learners.models import Offer
-from learners.services.recommendations import clear_recommender_cache
-from tests.factories import CourseFactory, LearnerFactory, StaffFactory, TeacherFactory
+from learners.services.suggestions import clear_suggestion_cache
+from tests.factories import CourseFactory, LearnerFactory, OfferFactory, StaffFactory, TeacherFactory
+from tests.helpers import signed_in
 from tests.ledger_checks import assert_ledger_consistent
 from tokenecon.models import Course, Enrollment, Transfer, TransferKind
 from tokenecon.services.accounts import top_up_wallet, wallet_of
@@ -24,21 +25,22 @@ OTHER_TOKEN = "fedcba9876543210fedcba9876543210"
 
 
 @pytest.fixture(autouse=True)
-def fresh_recommender():
-    clear_recommender_cache()
+def fresh_suggestions():
+    clear_suggestion_cache()
     yield
-    clear_recommender_cache()
+    clear_suggestion_cache()
 
 
-def make_offer(learner, course=None, pct=20, *, category="", days=7, status=Offer.Status.SHOWN):
-    return Offer.objects.create(
+def make_offer(learner, course=None, pct=20, *, category=None, days=7, status=Offer.Status.SHOWN):
+    """An offer on a course, or on every course of ``category`` when no course is given."""
+    extra = {"category": category} if category else {}
+    return OfferFactory(
         learner=learner,
         course=course,
-        category=category,
         discount_pct=Decimal(pct),
-        reason="You looked at this course twice",
         expires_at=timezone.now() + timedelta(days=days),
         status=status,
+        **extra,
     )
 
 
@@ -56,7 +58,7 @@ def enroll_post(client, course, *, price, offer=None, token=TOKEN, **headers):
 @pytest.fixture
 def funded(client, learner):
     top_up_wallet(learner=learner, amount_tokens=500, idempotency_key="funded-top-up")
-    client.force_login(learner.user)
+    signed_in(client, learner.user)
     return learner
 
 
@@ -71,12 +73,9 @@ def test_every_page_by_role(client, name, course):
     url = reverse(f"learners:{name}", args=args)
     response = client.get(url)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-    client.force_login(course.teacher.user)
-    assert client.get(url).status_code == 403
-    client.force_login(StaffFactory())
-    assert client.get(url).status_code == 403
-    client.force_login(LearnerFactory().user)
-    assert client.get(url).status_code == 200
+    assert signed_in(client, course.teacher.user).get(url).status_code == 403
+    assert signed_in(client, StaffFactory()).get(url).status_code == 403
+    assert signed_in(client, LearnerFactory().user).get(url).status_code == 200
 
 
 def test_another_learners_offer_is_a_404_and_charges_nothing(client, funded, course):
@@ -356,7 +355,7 @@ def test_enroll_without_an_offer_pays_the_list_price(client, funded, course):
 
 def test_enroll_with_too_few_tokens_shows_the_shortfall_and_charges_nothing(client, learner, course):
     top_up_wallet(learner=learner, amount_tokens=30, idempotency_key="poor")
-    client.force_login(learner.user)
+    signed_in(client, learner.user)
     offer = make_offer(learner, course, 20)
     confirm = client.get(reverse("learners:enroll", args=[course.code])).content.decode()
     assert "You need 50 more tokens: 80 needed, 30 available" in confirm
@@ -374,7 +373,7 @@ def test_enroll_with_too_few_tokens_shows_the_shortfall_and_charges_nothing(clie
 
 
 def test_htmx_enroll_short_of_tokens_swaps_the_panel_with_the_error(client, learner, course):
-    client.force_login(learner.user)
+    signed_in(client, learner.user)
     response = enroll_post(client, course, price=100, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert "costs 100 tokens and your wallet has 0" in response.content.decode()
