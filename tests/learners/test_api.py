@@ -150,3 +150,25 @@ def test_personalized_price_permissions(world):
     assert client_for(world["teacher"].user).post(PERSONALIZED, other, format="json").status_code == 403
     unknown = {"learner_id": world["me"].pk, "course_id": "C99999"}
     assert client_for(world["me"].user).post(PERSONALIZED, unknown, format="json").status_code == 404
+
+
+def test_bad_query_parameters_are_a_400_naming_the_field(world):
+    client = client_for(world["me"].user)
+    base = f"/api/v1/learners/{world['me'].pk}/"
+    for url, field in (
+        ("recommendations/?k=51", "k"),
+        ("recommendations/?k=abc", "k"),
+        ("offers/?status=bogus", "status"),
+    ):
+        response = client.get(base + url)
+        assert response.status_code == 400 and field in response.json(), url
+    assert client.get(base + "recommendations/?k=0").json() == {"k": ["A whole number from 1 to 50."]}
+
+
+def test_suggestions_default_to_ten_and_offers_filter_by_status(world):
+    CourseFactory.create_batch(12)
+    client = client_for(world["me"].user)
+    base = f"/api/v1/learners/{world['me'].pk}/"
+    assert len(client.get(base + "recommendations/").json()) == 10
+    shown = client.get(base + "offers/?status=shown").json()["results"]
+    assert [o["status"] for o in shown] == ["shown"]

@@ -2,8 +2,9 @@
 filters (with htmx partials), the course page's offer price, enrolling through the ledger (with
 an offer, without, short of tokens, twice), offers, recommendations and my courses."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
@@ -11,8 +12,9 @@ from django.utils import timezone
 
 from learners.models import Offer
 from learners.services.suggestions import clear_suggestion_cache
+from learners.templatetags.learner_portal import expires_in
 from tests.factories import CourseFactory, LearnerFactory, OfferFactory, StaffFactory, TeacherFactory
-from tests.helpers import signed_in
+from tests.helpers import api_client_for, signed_in
 from tests.ledger_checks import assert_ledger_consistent
 from tokenecon.models import Course, Enrollment, Transfer, TransferKind
 from tokenecon.services.accounts import top_up_wallet, wallet_of
@@ -250,6 +252,15 @@ def test_catalog_search_matches_title_code_and_description(client, catalog_world
     assert codes(catalog(client, f"?q={catalog_world['jazz'].code}")) == {catalog_world["jazz"].code}
 
 
+def test_catalog_page_and_api_search_find_the_same_courses(client, catalog_world):
+    api = api_client_for(LearnerFactory().user)
+    # A title, a phrase only in a description, a course code in lower case, two titles at once.
+    for query in ("python", "SQL joins", catalog_world["jazz"].code.lower(), "a"):
+        page = codes(catalog(client, "?" + urlencode({"q": query})))
+        found = api.get("/api/v1/courses/", {"search": query, "status": Course.Status.PUBLISHED})
+        assert page and page == {row["code"] for row in found.json()["results"]}, query
+
+
 def test_catalog_filters_category_level_and_price(client, catalog_world):
     assert codes(catalog(client, "?category=music")) == {catalog_world["jazz"].code}
     assert codes(catalog(client, "?level=intermediate")) == {catalog_world["sql"].code}
@@ -464,3 +475,12 @@ def test_home_shows_balance_offer_count_and_suggestions(client, funded, course):
     body = response.content.decode()
     for name in PAGES:
         assert reverse(f"learners:{name}") in body
+
+
+def test_offer_expiry_is_phrased_in_days_then_hours_then_expired():
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    assert expires_in(now + timedelta(days=3, hours=2), now) == "expires in 3 days"
+    assert expires_in(now + timedelta(hours=20), now) == "expires in 1 day"
+    assert expires_in(now + timedelta(hours=5, minutes=30), now) == "expires in 5 hours"
+    assert expires_in(now + timedelta(minutes=10), now) == "expires in 1 hour"
+    assert expires_in(now - timedelta(seconds=1), now) == "expired"
