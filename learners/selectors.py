@@ -119,6 +119,17 @@ def live_enrollments(*, learner: Learner) -> QuerySet[Enrollment]:
     return Enrollment.objects.filter(learner=learner).exclude(status=EnrollmentStatus.REFUNDED)
 
 
+def enrollments_of_learner(*, learner: Learner) -> tuple[QuerySet[Enrollment], dict[str, int]]:
+    """Every enrollment of the learner (refunded ones too) with course and teacher, and how many
+    are ``live`` (not refunded) and ``completed``."""
+    enrollments = Enrollment.objects.filter(learner=learner).select_related("course__teacher")
+    counts = enrollments.aggregate(
+        live=Count("id", filter=~Q(status=EnrollmentStatus.REFUNDED)),
+        completed=Count("id", filter=Q(status=EnrollmentStatus.COMPLETED)),
+    )
+    return enrollments, counts
+
+
 def live_enrollment(*, learner: Learner, course: Course) -> Enrollment | None:
     return live_enrollments(learner=learner).filter(course=course).first()
 

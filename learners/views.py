@@ -11,7 +11,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,6 +23,7 @@ from learners.selectors import (
     best_offer_for,
     courses_on_sale,
     courses_visible_to_learner,
+    enrollments_of_learner,
     live_enrollment,
     live_enrollments,
     offers_of_learner,
@@ -37,7 +37,7 @@ from learners.services.portal import PriceChanged, enroll_learner, form_idempote
 from learners.services.suggestions import suggest_courses
 from tokenecon.errors import AlreadyEnrolled, IdempotencyConflict, InsufficientTokens, TokenEconomyError
 from tokenecon.htmx import redirect_page, render_page
-from tokenecon.models import AccountKind, Course, Enrollment, EnrollmentStatus, Learner
+from tokenecon.models import AccountKind, Course, EnrollmentStatus, Learner
 from tokenecon.permissions import role_required
 from tokenecon.selectors import balance_of_user, entries_of_user, search_courses
 from tokenecon.services.accounts import top_up_wallet
@@ -303,12 +303,7 @@ def suggestions(request):
 @role_required("learner")
 @require_GET
 def my_courses(request):
-    learner = _learner(request)
-    enrollments = Enrollment.objects.filter(learner=learner).select_related("course__teacher")
+    enrollments, counts = enrollments_of_learner(learner=_learner(request))
     page = Paginator(enrollments, MY_COURSES_PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = enrollments.aggregate(
-        live=Count("id", filter=~Q(status=EnrollmentStatus.REFUNDED)),
-        completed=Count("id", filter=Q(status=EnrollmentStatus.COMPLETED)),
-    )
     context = {"section": "my_courses", "page": page, **counts}
     return render(request, "learners/my_courses.html", context)
