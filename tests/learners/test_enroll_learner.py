@@ -61,15 +61,6 @@ def test_a_price_changed_since_confirming_is_a_409_with_both_prices_and_charges_
     assert not Enrollment.objects.exists()
 
 
-def test_an_offer_that_appeared_since_confirming_is_a_price_change_and_stays_usable(funded):
-    course = CourseFactory(price_tokens=100)
-    offer = OfferFactory(learner=funded, course=course, discount_pct=Decimal("20"))
-    with pytest.raises(PriceChanged):
-        enroll_learner(learner=funded, course=course, confirmed_price_tokens=100, form_token=TOKEN)
-    offer.refresh_from_db()
-    assert offer.status == Offer.Status.SHOWN and purchases() == 0
-
-
 def test_a_retry_with_the_same_form_token_charges_once(funded):
     course = CourseFactory(price_tokens=100)
     OfferFactory(learner=funded, course=course, discount_pct=Decimal("10"))
@@ -83,14 +74,27 @@ def test_a_retry_with_the_same_form_token_charges_once(funded):
     assert_ledger_consistent()
 
 
-def test_short_of_tokens_raises_and_writes_nothing(learner):
+@pytest.mark.parametrize(
+    ("wallet_tokens", "confirmed_price_tokens", "error"),
+    [
+        (500, 100, PriceChanged),  # the offer appeared after the learner confirmed the list price
+        (0, 80, InsufficientTokens),
+    ],
+)
+def test_a_refused_enrollment_leaves_the_offer_usable_and_charges_nothing(
+    learner, wallet_tokens, confirmed_price_tokens, error
+):
+    if wallet_tokens:
+        top_up_wallet(learner=learner, amount_tokens=wallet_tokens, idempotency_key="refused-top-up")
     course = CourseFactory(price_tokens=100)
     offer = OfferFactory(learner=learner, course=course, discount_pct=Decimal("20"))
-    with pytest.raises(InsufficientTokens):
-        enroll_learner(learner=learner, course=course, confirmed_price_tokens=80, form_token=TOKEN)
+    with pytest.raises(error):
+        enroll_learner(
+            learner=learner, course=course, confirmed_price_tokens=confirmed_price_tokens, form_token=TOKEN
+        )
     offer.refresh_from_db()
     assert offer.status == Offer.Status.SHOWN and purchases() == 0
-    assert not Enrollment.objects.exists()
+    assert wallet_of(learner).balance_tokens == wallet_tokens and not Enrollment.objects.exists()
 
 
 def test_an_offer_used_up_meanwhile_is_refused_and_charges_nothing(funded, monkeypatch):
