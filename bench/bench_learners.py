@@ -114,7 +114,7 @@ def scoring_and_offers() -> None:
 
 def recommendations() -> None:
     from learners import selectors
-    from learners.ml.recommend import build_state, evaluate
+    from learners.ml.suggest import build_state, evaluate
 
     enrollments = selectors.enrollment_frame()
     cutoff = (enrollments["enrolled_at"].max() - timedelta(days=30)).date()

@@ -85,10 +85,25 @@ class CatalogFilterForm(forms.Form):
             self.add_error("price_max", "The max price is below the min price.")
         return cleaned
 
+    # form field -> argument of ``tokenecon.selectors.search_courses``
+    SEARCH_ARGUMENTS = {
+        "q": "query",
+        "category": "category",
+        "level": "difficulty",
+        "price_min": "price_min",
+        "price_max": "price_max",
+        "sort": "sort",
+    }
+
     def filters(self) -> dict:
-        """The valid filters only: a bad field is reported and ignored, the rest still apply."""
+        """The valid filters as arguments of ``search_courses``: a bad field is reported and
+        ignored, the rest still apply."""
         self.is_valid()
-        return {name: value for name, value in self.cleaned_data.items() if value not in (None, "")}
+        return {
+            self.SEARCH_ARGUMENTS[name]: value
+            for name, value in self.cleaned_data.items()
+            if value not in (None, "")
+        }
 
 
 class EnrollForm(forms.Form):

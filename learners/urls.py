@@ -11,6 +11,6 @@ urlpatterns = [
     path("courses/<str:code>/enroll/", views.enroll, name="enroll"),
     path("offers/", views.offers, name="offers"),
     path("offers/<int:pk>/", views.use_offer, name="use_offer"),
-    path("recommended/", views.recommendations, name="recommendations"),
+    path("recommended/", views.suggestions, name="recommendations"),
     path("my-courses/", views.my_courses, name="my_courses"),
 ]

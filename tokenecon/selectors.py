@@ -22,6 +22,47 @@ def catalog_courses() -> QuerySet[Course]:
     return Course.objects.select_related("teacher").order_by("code")
 
 
+CATALOG_SORTS = {
+    "code": ("code",),
+    "title": ("title", "code"),
+    "price": ("price_tokens", "code"),
+    "-price": ("-price_tokens", "code"),
+    "newest": ("-launch_date", "code"),
+}
+
+
+def search_courses(
+    *,
+    courses: QuerySet[Course] | None = None,
+    query: str = "",
+    category: str = "",
+    difficulty: str = "",
+    price_min: int | None = None,
+    price_max: int | None = None,
+    sort: str = "",
+) -> QuerySet[Course]:
+    """The catalog search of the learner page and the API: ``query`` matches the title, the code
+    or the description (case-insensitive, an empty query matches everything); the other filters
+    narrow the result and ``sort`` is one of ``CATALOG_SORTS`` (the default keeps ``courses``' order).
+
+    ``courses`` is where to search (default: the whole catalog).
+    """
+    courses = catalog_courses() if courses is None else courses
+    if query := query.strip():
+        courses = courses.filter(
+            Q(title__icontains=query) | Q(code__icontains=query) | Q(description__icontains=query)
+        )
+    if category:
+        courses = courses.filter(category=category)
+    if difficulty:
+        courses = courses.filter(difficulty=difficulty)
+    if price_min is not None:
+        courses = courses.filter(price_tokens__gte=price_min)
+    if price_max is not None:
+        courses = courses.filter(price_tokens__lte=price_max)
+    return courses.order_by(*CATALOG_SORTS[sort]) if sort else courses
+
+
 def learners_visible_to(user) -> QuerySet[Learner]:
     """Every learner for staff, only themself for a learner, nobody for anyone else."""
     learners = Learner.objects.select_related("user")

@@ -36,6 +36,19 @@ class PropensitySerializer(serializers.ModelSerializer):
         return CHURN_ACTIONS.get(obj.churn_risk, "")
 
 
+K_ERROR = "A whole number from 1 to 50."
+
+
+class SuggestionQuerySerializer(serializers.Serializer):
+    k = serializers.IntegerField(
+        min_value=1,
+        max_value=50,
+        default=10,
+        help_text="How many courses (1-50, default 10)",
+        error_messages={"invalid": K_ERROR, "min_value": K_ERROR, "max_value": K_ERROR},
+    )
+
+
 class SuggestionSerializer(serializers.Serializer):
     course_id = serializers.CharField(source="course.code")
     title = serializers.CharField(source="course.title")

@@ -1,26 +1,27 @@
-"""Learner API: propensity scores, recommendations, offers and personalised prices. A learner
+"""Learner API: propensity scores, course suggestions, offers and personalised prices. A learner
 reaches only their own (anyone else's answers 404, like a missing learner); staff reach all."""
 
 from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from learners.api.filters import OfferFilter
 from learners.api.serializers import (
     OfferSerializer,
     PersonalizedInputSerializer,
     PersonalizedOutputSerializer,
     PropensitySerializer,
+    SuggestionQuerySerializer,
     SuggestionSerializer,
 )
 from learners.models import LearnerScore, Offer
 from learners.services.offer_policy import personal_price
-from learners.services.recommendations import recommend_for
+from learners.services.suggestions import suggest_courses
 from tokenecon.api.permissions import roles_allowed
 from tokenecon.errors import TokenEconomyError
 from tokenecon.models import Course, Learner
@@ -62,45 +63,33 @@ class PropensityView(LearnerScopedMixin, APIView):
 
 @extend_schema(
     tags=["learners"],
-    parameters=[OpenApiParameter("k", int, description="How many courses (1-50, default 10)")],
+    parameters=[SuggestionQuerySerializer],
     responses={200: SuggestionSerializer(many=True), **ERRORS},
 )
 class RecommendationsView(LearnerScopedMixin, APIView):
-    """Courses for the learner from content similarity, co-enrollment, popularity and trend,
-    never one already taken, each with a short reason."""
+    """Courses suggested to the learner from content similarity, co-enrollment, popularity and
+    trend, never one already taken, each with a short reason."""
 
     def get(self, request, learner_id: int):
         learner = self.get_learner(learner_id)
-        try:
-            k = int(request.query_params.get("k", 10))
-        except ValueError:
-            raise ValidationError({"k": "A whole number from 1 to 50."}) from None
-        if not 1 <= k <= 50:
-            raise ValidationError({"k": "A whole number from 1 to 50."})
-        return Response(SuggestionSerializer(recommend_for(learner, k=k), many=True).data)
+        query = SuggestionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        suggestions = suggest_courses(learner=learner, k=query.validated_data["k"])
+        return Response(SuggestionSerializer(suggestions, many=True).data)
 
 
-@extend_schema(
-    tags=["learners"],
-    parameters=[OpenApiParameter("status", str, enum=["shown", "redeemed", "expired"])],
-    responses={200: OfferSerializer(many=True), **ERRORS},
-)
+@extend_schema(tags=["learners"], responses={200: OfferSerializer(many=True), **ERRORS})
 class OffersView(LearnerScopedMixin, generics.ListAPIView):
     """The learner's offers, newest first (filter by status)."""
 
     serializer_class = OfferSerializer
+    filterset_class = OfferFilter
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no learner
             return Offer.objects.none()
         learner = self.get_learner(self.kwargs["learner_id"])
-        offers = Offer.objects.filter(learner=learner).select_related("course")
-        wanted = self.request.query_params.get("status")
-        if wanted:
-            if wanted not in Offer.Status.values:
-                raise ValidationError({"status": f"One of {', '.join(Offer.Status.values)}."})
-            offers = offers.filter(status=wanted)
-        return offers
+        return Offer.objects.filter(learner=learner).select_related("course")
 
 
 @extend_schema(

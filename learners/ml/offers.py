@@ -43,7 +43,8 @@ def choose_discounts(
 
 
 def seed_rule_discounts(*, propensity: np.ndarray, sensitivity: np.ndarray) -> np.ndarray:
-    """The seeds' rule: 5% for hot (>= 0.7), 10% for warm (>= 0.5), 20% otherwise; +10% if price sensitive."""
+    """The fixed discount rule the model policy is compared with: 5% for hot (>= 0.7), 10% for
+    warm (>= 0.5), 20% otherwise; +10% if price sensitive."""
     propensity = np.asarray(propensity, dtype=float)
     base = np.where(propensity >= 0.7, 0.05, np.where(propensity >= 0.5, 0.10, 0.20))
     return base + np.where(np.asarray(sensitivity) >= 0.7, 0.10, 0.0)

@@ -1,5 +1,6 @@
-"""Propensity models (logistic regression and gradient boosting, calibrated), the seeds'
-weighted-score rules as a baseline, and the metrics they are judged by."""
+"""Propensity models (logistic regression and gradient boosting, calibrated), fixed-weight score
+rules (hand-set weights over ranked features, nothing fitted) as a baseline, and the metrics
+they are judged by."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def classification_metrics(y: np.ndarray, p: np.ndarray) -> dict:
     }
 
 
-# -- the seeds' weighted-score rules ------------------------------------------------------------
+# -- fixed-weight score rules (the baseline) ---------------------------------------------------
 def _scaled(values: pd.Series, *, inverse: bool = False) -> pd.Series:
     ranked = values.rank(pct=True)
     return 1 - ranked if inverse else ranked

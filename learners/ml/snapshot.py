@@ -139,6 +139,24 @@ def snapshot_features(
     return out[FEATURES].astype(float)
 
 
+def joined_before(learners: pd.DataFrame, cutoff: date) -> pd.DataFrame:
+    """The learners who had joined before the cut-off: the ones a snapshot describes."""
+    return learners[pd.to_datetime(learners["joined_on"]).dt.date < cutoff]
+
+
+def learner_features(tables: dict[str, pd.DataFrame], *, cutoff: date) -> pd.DataFrame:
+    """The propensity models' input: ``FEATURES`` of every learner who had joined before the
+    cut-off, from the tables ``learners``, ``enrollments``, ``activity`` and ``wallet``. Training
+    fits on it and scoring feeds it to the models, so both see the same columns built the same way."""
+    return snapshot_features(
+        learners=joined_before(tables["learners"], cutoff),
+        enrollments=tables["enrollments"],
+        activity=tables["activity"],
+        wallet=tables["wallet"],
+        cutoff=cutoff,
+    )
+
+
 def _current_streaks(daily: pd.DataFrame) -> pd.Series:
     """Consecutive active days ending the day before the cut-off (age 1, 2, 3, ...)."""
     streaks = {}

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from learners.ml.propensity import RULES, classification_metrics
-from learners.ml.snapshot import snapshot_features, snapshot_labels
+from learners.ml.snapshot import joined_before, learner_features, snapshot_labels
 
 TARGETS = {  # label column -> (registry name, label window in days)
     "enrolls_30d": ("propensity_enroll", 30),
@@ -68,17 +68,12 @@ def plan_cutoffs(
 
 def snapshot(tables: dict[str, pd.DataFrame], cutoff: date) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Features and labels of every learner who had joined before the cut-off."""
-    learners = tables["learners"]
-    joined = learners[pd.to_datetime(learners["joined_on"]).dt.date < cutoff]
-    features = snapshot_features(
-        learners=joined,
+    features = learner_features(tables, cutoff=cutoff)
+    labels = snapshot_labels(
+        learners=joined_before(tables["learners"], cutoff),
         enrollments=tables["enrollments"],
         activity=tables["activity"],
-        wallet=tables["wallet"],
         cutoff=cutoff,
-    )
-    labels = snapshot_labels(
-        learners=joined, enrollments=tables["enrollments"], activity=tables["activity"], cutoff=cutoff
     )
     return features, labels
 
@@ -97,8 +92,9 @@ def evaluate_target(
     labels: pd.Series,
     truth: pd.Series | None = None,
 ) -> dict:
-    """Held-out metrics of every candidate, of the seeds' rule where there is one, and of the
-    oracle (the simulator's true probabilities on the same learners) where the truth is known."""
+    """Held-out metrics of every candidate, of the fixed-weight score rule where there is one
+    (``learners.ml.propensity.RULES``, the baseline; stored as ``seed_rule``), and of the oracle
+    (the simulator's true probabilities on the same learners) where the truth is known."""
     keep = labels.notna().to_numpy()
     y = labels[keep].astype(int).to_numpy()
     rows = features[keep]

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from learners import selectors
 from learners.ml.offers import model_policy
-from learners.ml.recommend import build_state, recommend
+from learners.ml.suggest import build_state, suggest
 from learners.models import LearnerScore, Offer
 from learners.services.model_source import course_elasticities
 from learners.services.offers import expire_offers
@@ -112,7 +112,7 @@ def personal_price(*, learner: Learner, course: Course) -> PersonalPrice:
 
 
 def plan_offers(*, top_k: int = 1) -> pd.DataFrame:
-    """For every scored learner who has not left: their top recommended course, the discount the
+    """For every scored learner who has not left: the course suggested first to them, the discount the
     policy picks for it, and the expected incremental tokens (rows with no discount included)."""
     scores = pd.DataFrame.from_records(
         LearnerScore.objects.filter(churn_prob__lt=GONE).values(
@@ -134,10 +134,10 @@ def plan_offers(*, top_k: int = 1) -> pd.DataFrame:
     picks = []
     for start in range(0, len(rows), 2000):
         chunk = rows[start : start + 2000]
-        for row, recs in zip(chunk, recommend(state, chunk, k=top_k), strict=True):
-            for course_id, _, why in recs:
+        for row, suggested in zip(chunk, suggest(state, chunk, k=top_k), strict=True):
+            for course_id, _, why in suggested:
                 picks.append((int(state.learner_ids[row]), course_id, why))
-    plan = pd.DataFrame(picks, columns=["learner_id", "course_id", "recommendation_reason"])
+    plan = pd.DataFrame(picks, columns=["learner_id", "course_id", "suggestion_reason"])
     plan = plan.merge(scores, on="learner_id").merge(
         courses[["course_id", "category", "price_tokens"]], on="course_id"
     )

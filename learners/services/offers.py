@@ -55,15 +55,6 @@ def redeem_offer(*, offer: Offer, learner: Learner, course: Course, idempotency_
     return enrollment
 
 
-def best_offer_for(*, learner: Learner, course: Course) -> Offer | None:
-    """The learner's usable offer with the deepest discount on this course (or its category)."""
-    now = timezone.now()
-    offers = Offer.objects.filter(learner=learner, status=Offer.Status.SHOWN, expires_at__gt=now)
-    specific = offers.filter(course=course)
-    by_category = offers.filter(course__isnull=True, category=course.category)
-    return (specific | by_category).order_by("-discount_pct").first()
-
-
 def expire_offers() -> int:
     return Offer.objects.filter(status=Offer.Status.SHOWN, expires_at__lte=timezone.now()).update(
         status=Offer.Status.EXPIRED

@@ -10,7 +10,7 @@ import pandas as pd
 from django.db import transaction
 
 from learners import selectors
-from learners.ml.snapshot import price_sensitivity_scores, snapshot_features
+from learners.ml.snapshot import learner_features, price_sensitivity_scores
 from learners.models import LearnerScore
 from learners.segments import churn_risk_for, segment_for
 from learners.services.model_source import NoLearnerModel, production_model
@@ -35,15 +35,7 @@ def data_as_of(tables: dict[str, pd.DataFrame]) -> date:
 
 def compute_scores(tables: dict[str, pd.DataFrame], *, cutoff: date) -> tuple[pd.DataFrame, dict[str, int]]:
     """Scores of every learner who joined before the cut-off (pure apart from loading models)."""
-    learners = tables["learners"]
-    joined = learners[pd.to_datetime(learners["joined_on"]).dt.date < cutoff]
-    features = snapshot_features(
-        learners=joined,
-        enrollments=tables["enrollments"],
-        activity=tables["activity"],
-        wallet=tables["wallet"],
-        cutoff=cutoff,
-    )
+    features = learner_features(tables, cutoff=cutoff)
     out = pd.DataFrame(index=features.index)
     versions = {}
     for field, name in MODELS.items():

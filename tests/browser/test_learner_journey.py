@@ -14,8 +14,8 @@ import pytest
 from django.utils import timezone
 
 from learners.models import Offer
-from learners.services.recommendations import clear_recommender_cache
-from tests.factories import CourseFactory, LearnerFactory, TeacherFactory
+from learners.services.suggestions import clear_suggestion_cache
+from tests.factories import CourseFactory, LearnerFactory, OfferFactory, TeacherFactory
 from tokenecon.models import Enrollment, Transfer
 from tokenecon.services.accounts import top_up_wallet, wallet_of
 from tokenecon.services.enrollment import purchase_course
@@ -57,7 +57,7 @@ def browser(monkeypatch):
 def market(transactional_db):
     """Committed data (the live server runs in another thread): a small catalog, a learner with
     tokens and an offer, and a learner with too few tokens."""
-    clear_recommender_cache()
+    clear_suggestion_cache()
     teacher = TeacherFactory(display_name="Grace Hopper")
     target = CourseFactory(
         teacher=teacher,
@@ -70,7 +70,7 @@ def market(transactional_db):
         CourseFactory(teacher=teacher, title=f"Spreadsheet skills {i}", category="business")
     buyer = LearnerFactory()
     top_up_wallet(learner=buyer, amount_tokens=400, idempotency_key="journey-buyer")
-    offer = Offer.objects.create(
+    offer = OfferFactory(
         learner=buyer,
         course=target,
         discount_pct=Decimal("30"),
@@ -80,7 +80,7 @@ def market(transactional_db):
     poor = LearnerFactory()
     top_up_wallet(learner=poor, amount_tokens=60, idempotency_key="journey-poor")
     yield {"course": target, "buyer": buyer, "offer": offer, "poor": poor}
-    clear_recommender_cache()
+    clear_suggestion_cache()
 
 
 def logged_in_page(browser, live_server, user):

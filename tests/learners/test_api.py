@@ -1,25 +1,23 @@
 """The learner API: each role against each endpoint, validation, and the answers' shape."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
-from rest_framework.test import APIClient
 
-from learners.models import LearnerScore, Offer
-from tests.factories import CourseFactory, LearnerFactory, StaffFactory, TeacherFactory
+from learners.models import LearnerScore
+from tests.factories import (
+    CourseFactory,
+    LearnerFactory,
+    LearnerScoreFactory,
+    OfferFactory,
+    StaffFactory,
+    TeacherFactory,
+)
+from tests.helpers import api_client_for as client_for
 from tokenecon.services.accounts import top_up_wallet
 from tokenecon.services.enrollment import purchase_course
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -29,9 +27,8 @@ def world():
     top_up_wallet(learner=me, amount_tokens=1000, idempotency_key="api-top-up")
     purchase_course(learner=me, course=courses[0], idempotency_key="api-buy")
     for learner, p in ((me, 0.8), (other, 0.2)):
-        LearnerScore.objects.create(
+        LearnerScoreFactory(
             learner=learner,
-            scored_at=timezone.now(),
             enroll_prob=p,
             churn_prob=1 - p,
             complete_prob=0.5,
@@ -41,13 +38,8 @@ def world():
             churn_risk="low" if p > 0.7 else "high",
             model_versions={"propensity_enroll": 1},
         )
-    soon = timezone.now() + timedelta(days=7)
-    Offer.objects.create(
-        learner=me, course=courses[1], discount_pct=Decimal("10"), reason="r", expires_at=soon
-    )
-    Offer.objects.create(
-        learner=other, course=courses[1], discount_pct=Decimal("20"), reason="r", expires_at=soon
-    )
+    OfferFactory(learner=me, course=courses[1], discount_pct=Decimal("10"))
+    OfferFactory(learner=other, course=courses[1], discount_pct=Decimal("20"))
     return {
         "me": me,
         "other": other,
@@ -158,3 +150,25 @@ def test_personalized_price_permissions(world):
     assert client_for(world["teacher"].user).post(PERSONALIZED, other, format="json").status_code == 403
     unknown = {"learner_id": world["me"].pk, "course_id": "C99999"}
     assert client_for(world["me"].user).post(PERSONALIZED, unknown, format="json").status_code == 404
+
+
+def test_bad_query_parameters_are_a_400_naming_the_field(world):
+    client = client_for(world["me"].user)
+    base = f"/api/v1/learners/{world['me'].pk}/"
+    for url, field in (
+        ("recommendations/?k=51", "k"),
+        ("recommendations/?k=abc", "k"),
+        ("offers/?status=bogus", "status"),
+    ):
+        response = client.get(base + url)
+        assert response.status_code == 400 and field in response.json(), url
+    assert client.get(base + "recommendations/?k=0").json() == {"k": ["A whole number from 1 to 50."]}
+
+
+def test_suggestions_default_to_ten_and_offers_filter_by_status(world):
+    CourseFactory.create_batch(12)
+    client = client_for(world["me"].user)
+    base = f"/api/v1/learners/{world['me'].pk}/"
+    assert len(client.get(base + "recommendations/").json()) == 10
+    shown = client.get(base + "offers/?status=shown").json()["results"]
+    assert [o["status"] for o in shown] == ["shown"]

@@ -5,8 +5,9 @@ import pytest
 from django.utils import timezone
 
 from learners.models import Offer
-from learners.services.offers import OfferNotUsable, best_offer_for, expire_offers, redeem_offer
-from tests.factories import CourseFactory, LearnerFactory
+from learners.selectors import best_offer_for, best_offers_for
+from learners.services.offers import OfferNotUsable, expire_offers, redeem_offer
+from tests.factories import CourseFactory, LearnerFactory, OfferFactory
 from tests.ledger_checks import assert_ledger_consistent
 from tokenecon.errors import InsufficientTokens
 from tokenecon.models import Enrollment
@@ -15,15 +16,8 @@ from tokenecon.services.accounts import top_up_wallet, wallet_of
 pytestmark = pytest.mark.django_db
 
 
-def make_offer(learner, course, pct=20, **extra):
-    return Offer.objects.create(
-        learner=learner,
-        course=course,
-        discount_pct=Decimal(pct),
-        reason="test",
-        expires_at=timezone.now() + timedelta(days=7),
-        **extra,
-    )
+def make_offer(learner, course, pct=20):
+    return OfferFactory(learner=learner, course=course, discount_pct=Decimal(pct))
 
 
 def test_redeeming_an_offer_pays_the_discounted_price_through_the_ledger(learner):
@@ -68,14 +62,32 @@ def test_short_of_tokens_the_offer_stays_usable(learner):
 def test_best_offer_prefers_the_deepest_discount_including_category_offers(learner):
     course = CourseFactory(category="music")
     make_offer(learner, course, 10)
-    Offer.objects.create(
+    OfferFactory(
         learner=learner,
+        course=None,
         category="music",
         discount_pct=15,
-        reason="cat",
         expires_at=timezone.now() + timedelta(days=3),
     )
     assert best_offer_for(learner=learner, course=course).discount_pct == 15
+
+
+def test_best_offers_for_many_courses_match_best_offer_for_each_in_one_query(
+    learner, django_assert_num_queries
+):
+    music, design, plain = (CourseFactory(category=c) for c in ("music", "design", "business"))
+    make_offer(learner, music, 10)
+    make_offer(learner, design, 25)
+    OfferFactory(learner=learner, course=None, category="music", discount_pct=15)
+    OfferFactory(learner=learner, course=None, category="design", discount_pct=5)
+    OfferFactory(learner=learner, course=plain, discount_pct=50, status=Offer.Status.REDEEMED)
+    OfferFactory(learner=LearnerFactory(), course=plain, discount_pct=60)
+    courses = [music, design, plain]
+    with django_assert_num_queries(1):
+        best = best_offers_for(learner=learner, courses=courses)
+    assert {c.pk: best[c.pk].discount_pct for c in courses if c.pk in best} == {music.pk: 15, design.pk: 25}
+    for course in courses:
+        assert best.get(course.pk) == best_offer_for(learner=learner, course=course)
 
 
 def test_retrying_a_redemption_with_its_key_returns_the_same_enrollment_and_charges_once(learner):

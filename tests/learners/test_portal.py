@@ -2,16 +2,19 @@
 filters (with htmx partials), the course page's offer price, enrolling through the ledger (with
 an offer, without, short of tokens, twice), offers, recommendations and my courses."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from learners.models import Offer
-from learners.services.recommendations import clear_recommender_cache
-from tests.factories import CourseFactory, LearnerFactory, StaffFactory, TeacherFactory
+from learners.services.suggestions import clear_suggestion_cache
+from learners.templatetags.learner_portal import expires_in
+from tests.factories import CourseFactory, LearnerFactory, OfferFactory, StaffFactory, TeacherFactory
+from tests.helpers import api_client_for, signed_in
 from tests.ledger_checks import assert_ledger_consistent
 from tokenecon.models import Course, Enrollment, Transfer, TransferKind
 from tokenecon.services.accounts import top_up_wallet, wallet_of
@@ -24,21 +27,22 @@ OTHER_TOKEN = "fedcba9876543210fedcba9876543210"
 
 
 @pytest.fixture(autouse=True)
-def fresh_recommender():
-    clear_recommender_cache()
+def fresh_suggestions():
+    clear_suggestion_cache()
     yield
-    clear_recommender_cache()
+    clear_suggestion_cache()
 
 
-def make_offer(learner, course=None, pct=20, *, category="", days=7, status=Offer.Status.SHOWN):
-    return Offer.objects.create(
+def make_offer(learner, course=None, pct=20, *, category=None, days=7, status=Offer.Status.SHOWN):
+    """An offer on a course, or on every course of ``category`` when no course is given."""
+    extra = {"category": category} if category else {}
+    return OfferFactory(
         learner=learner,
         course=course,
-        category=category,
         discount_pct=Decimal(pct),
-        reason="You looked at this course twice",
         expires_at=timezone.now() + timedelta(days=days),
         status=status,
+        **extra,
     )
 
 
@@ -56,7 +60,7 @@ def enroll_post(client, course, *, price, offer=None, token=TOKEN, **headers):
 @pytest.fixture
 def funded(client, learner):
     top_up_wallet(learner=learner, amount_tokens=500, idempotency_key="funded-top-up")
-    client.force_login(learner.user)
+    signed_in(client, learner.user)
     return learner
 
 
@@ -71,12 +75,9 @@ def test_every_page_by_role(client, name, course):
     url = reverse(f"learners:{name}", args=args)
     response = client.get(url)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-    client.force_login(course.teacher.user)
-    assert client.get(url).status_code == 403
-    client.force_login(StaffFactory())
-    assert client.get(url).status_code == 403
-    client.force_login(LearnerFactory().user)
-    assert client.get(url).status_code == 200
+    assert signed_in(client, course.teacher.user).get(url).status_code == 403
+    assert signed_in(client, StaffFactory()).get(url).status_code == 403
+    assert signed_in(client, LearnerFactory().user).get(url).status_code == 200
 
 
 def test_another_learners_offer_is_a_404_and_charges_nothing(client, funded, course):
@@ -251,6 +252,15 @@ def test_catalog_search_matches_title_code_and_description(client, catalog_world
     assert codes(catalog(client, f"?q={catalog_world['jazz'].code}")) == {catalog_world["jazz"].code}
 
 
+def test_catalog_page_and_api_search_find_the_same_courses(client, catalog_world):
+    api = api_client_for(LearnerFactory().user)
+    # A title, a phrase only in a description, a course code in lower case, two titles at once.
+    for query in ("python", "SQL joins", catalog_world["jazz"].code.lower(), "a"):
+        page = codes(catalog(client, "?" + urlencode({"q": query})))
+        found = api.get("/api/v1/courses/", {"search": query, "status": Course.Status.PUBLISHED})
+        assert page and page == {row["code"] for row in found.json()["results"]}, query
+
+
 def test_catalog_filters_category_level_and_price(client, catalog_world):
     assert codes(catalog(client, "?category=music")) == {catalog_world["jazz"].code}
     assert codes(catalog(client, "?level=intermediate")) == {catalog_world["sql"].code}
@@ -356,7 +366,7 @@ def test_enroll_without_an_offer_pays_the_list_price(client, funded, course):
 
 def test_enroll_with_too_few_tokens_shows_the_shortfall_and_charges_nothing(client, learner, course):
     top_up_wallet(learner=learner, amount_tokens=30, idempotency_key="poor")
-    client.force_login(learner.user)
+    signed_in(client, learner.user)
     offer = make_offer(learner, course, 20)
     confirm = client.get(reverse("learners:enroll", args=[course.code])).content.decode()
     assert "You need 50 more tokens: 80 needed, 30 available" in confirm
@@ -374,7 +384,7 @@ def test_enroll_with_too_few_tokens_shows_the_shortfall_and_charges_nothing(clie
 
 
 def test_htmx_enroll_short_of_tokens_swaps_the_panel_with_the_error(client, learner, course):
-    client.force_login(learner.user)
+    signed_in(client, learner.user)
     response = enroll_post(client, course, price=100, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert "costs 100 tokens and your wallet has 0" in response.content.decode()
@@ -465,3 +475,12 @@ def test_home_shows_balance_offer_count_and_suggestions(client, funded, course):
     body = response.content.decode()
     for name in PAGES:
         assert reverse(f"learners:{name}") in body
+
+
+def test_offer_expiry_is_phrased_in_days_then_hours_then_expired():
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    assert expires_in(now + timedelta(days=3, hours=2), now) == "expires in 3 days"
+    assert expires_in(now + timedelta(hours=20), now) == "expires in 1 day"
+    assert expires_in(now + timedelta(hours=5, minutes=30), now) == "expires in 5 hours"
+    assert expires_in(now + timedelta(minutes=10), now) == "expires in 1 hour"
+    assert expires_in(now - timedelta(seconds=1), now) == "expired"

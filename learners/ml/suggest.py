@@ -1,5 +1,8 @@
-"""Course recommendations: a hybrid of content similarity, co-enrollment (item-item), popularity
-and trend, with a short reason per course, and offline evaluation on held-out enrollments."""
+"""Course suggestions for learners (which courses to show them next, not price advice): a hybrid
+of content similarity, co-enrollment (item-item), popularity and trend, with a short reason per
+course, and offline evaluation on held-out enrollments. Pure: the state is built from DataFrames
+(``learners.services.suggestions`` serves it to pages and the API; the offer policy uses it to
+pick each learner's most likely course)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ LEVELS = {"beginner": 0, "intermediate": 1, "advanced": 2}
 
 
 @dataclass
-class RecommenderState:
+class SuggestionState:
     learner_ids: np.ndarray
     course_ids: np.ndarray
     categories: np.ndarray
@@ -37,7 +40,7 @@ def build_state(
     enrollments: pd.DataFrame,
     cutoff: date,
     trend_days: int = 30,
-) -> RecommenderState:
+) -> SuggestionState:
     t = pd.Timestamp(cutoff, tz="UTC")
     past = enrollments[enrollments["enrolled_at"] < t]
     learner_ids = learners["learner_id"].to_numpy()
@@ -72,7 +75,7 @@ def build_state(
     level_sum = history @ course_level
     level_n = np.asarray(history.sum(axis=1)).ravel()
     level = np.where(level_n > 0, np.round(level_sum / np.maximum(level_n, 1)), -1)
-    return RecommenderState(
+    return SuggestionState(
         learner_ids=learner_ids,
         course_ids=course_ids,
         categories=categories,
@@ -100,7 +103,7 @@ def _row_unit(matrix: np.ndarray) -> np.ndarray:
     return np.divide(matrix - low, spread, out=np.zeros_like(matrix), where=spread > 0)
 
 
-def component_scores(state: RecommenderState, rows: np.ndarray) -> dict[str, np.ndarray]:
+def component_scores(state: SuggestionState, rows: np.ndarray) -> dict[str, np.ndarray]:
     share = state.category_share[rows][:, state.course_category_index]
     level_gap = np.abs(state.level[rows][:, None] - state.course_level[None, :])
     level_match = np.where(
@@ -117,8 +120,8 @@ def component_scores(state: RecommenderState, rows: np.ndarray) -> dict[str, np.
     }
 
 
-def recommend(
-    state: RecommenderState, learner_rows: np.ndarray, *, k: int = 10, weights: dict[str, float] | None = None
+def suggest(
+    state: SuggestionState, learner_rows: np.ndarray, *, k: int = 10, weights: dict[str, float] | None = None
 ) -> list[list[tuple[int, float, str]]]:
     """Top-k (course id, score, reason) per learner row, never a course already taken."""
     weights = weights or DEFAULT_WEIGHTS
@@ -145,7 +148,7 @@ def recommend(
     return results
 
 
-def _reason(state: RecommenderState, source: str, row: int, course: int) -> str:
+def _reason(state: SuggestionState, source: str, row: int, course: int) -> str:
     category = state.categories[state.course_category_index[course]].replace("_", " ")
     if source == "content":
         return f"Matches your interest in {category} and your level"
@@ -161,7 +164,7 @@ def _reason(state: RecommenderState, source: str, row: int, course: int) -> str:
 
 
 def evaluate(
-    state: RecommenderState,
+    state: SuggestionState,
     held_out: pd.DataFrame,
     *,
     k: int = 10,
@@ -177,7 +180,7 @@ def evaluate(
     shown: set[int] = set()
     for start in range(0, len(rows), batch):
         chunk = rows[start : start + batch]
-        for row, picks in zip(chunk, recommend(state, chunk, k=k, weights=weights), strict=True):
+        for row, picks in zip(chunk, suggest(state, chunk, k=k, weights=weights), strict=True):
             chosen = {c for c, _, _ in picks}
             shown |= chosen
             actual = truth[state.learner_ids[row]]

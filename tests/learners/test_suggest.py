@@ -3,7 +3,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from learners.ml.recommend import build_state, evaluate, recommend
+from learners.ml.suggest import build_state, evaluate, suggest
 
 CUTOFF = date(2026, 6, 1)
 
@@ -41,7 +41,7 @@ def test_hybrid_beats_popularity_on_recall_and_never_repeats_a_course():
         state, held_out, weights={"content": 0, "collaborative": 0, "popularity": 1, "trend": 0}
     )
     assert hybrid["recall_at_k"] > popular["recall_at_k"]
-    picks = recommend(state, np.array([0]), k=10)[0]
+    picks = suggest(state, np.array([0]), k=10)[0]
     taken = set(
         enrollments[
             (enrollments["learner_id"] == 0) & (enrollments["enrolled_at"] < pd.Timestamp(CUTOFF, tz="UTC"))

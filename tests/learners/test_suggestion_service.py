@@ -1,4 +1,4 @@
-"""recommend_for: published courses the learner does not have, a cached state that follows
+"""suggest_courses: published courses the learner does not have, a cached state that follows
 purchases, cold start for learners without history, and the weights setting."""
 
 from datetime import timedelta
@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from learners.services import recommendations
-from learners.services.recommendations import CourseSuggestion, clear_recommender_cache, recommend_for
-from tests.factories import CourseFactory, LearnerFactory, TeacherFactory
-from tokenecon.models import Course, Enrollment
+from learners.services import suggestions as suggestion_service
+from learners.services.suggestions import CourseSuggestion, clear_suggestion_cache, suggest_courses
+from tests.factories import CourseFactory, EnrollmentFactory, LearnerFactory, TeacherFactory
+from tokenecon.models import Course
 from tokenecon.services.accounts import top_up_wallet
 from tokenecon.services.enrollment import purchase_course
 
@@ -18,19 +18,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    clear_recommender_cache()
+    clear_suggestion_cache()
     yield
-    clear_recommender_cache()
+    clear_suggestion_cache()
 
 
 def enroll(learner, course, days_ago=5):
-    """A bare enrollment row: the recommender reads enrollments, not the ledger."""
-    return Enrollment.objects.create(
-        learner=learner,
-        course=course,
-        enrolled_at=timezone.now() - timedelta(days=days_ago),
-        list_price_tokens=course.price_tokens,
-        price_paid_tokens=course.price_tokens,
+    """A bare enrollment row: suggestions read enrollments, not the ledger."""
+    return EnrollmentFactory(
+        learner=learner, course=course, enrolled_at=timezone.now() - timedelta(days=days_ago)
     )
 
 
@@ -55,7 +51,7 @@ def test_suggestions_are_published_courses_the_learner_does_not_have(market):
     Course.objects.filter(pk=market["music"][2].pk).update(status=Course.Status.RETIRED)
     Course.objects.filter(pk=market["design"][1].pk).update(status=Course.Status.DRAFT)
 
-    suggestions = recommend_for(learner, k=20)
+    suggestions = suggest_courses(learner=learner, k=20)
 
     ids = [s.course.pk for s in suggestions]
     assert suggestions and all(isinstance(s, CourseSuggestion) for s in suggestions)
@@ -69,22 +65,22 @@ def test_suggestions_are_published_courses_the_learner_does_not_have(market):
 def test_co_enrolled_course_comes_first_with_its_reason(market):
     learner = LearnerFactory()
     enroll(learner, market["music"][0])
-    top = recommend_for(learner, k=3)[0]
+    top = suggest_courses(learner=learner, k=3)[0]
     assert top.course == market["music"][1]
     assert "Music 0" in top.reason or "music" in top.reason.lower()
 
 
 def test_learner_without_history_gets_popular_courses(market):
     newcomer = LearnerFactory()
-    suggestions = recommend_for(newcomer, k=3)
+    suggestions = suggest_courses(learner=newcomer, k=3)
     assert {s.course.pk for s in suggestions[:2]} == {market["music"][0].pk, market["music"][1].pk}
     assert suggestions[0].reason.startswith(("Popular", "Trending"))
 
 
 def test_learner_who_joined_after_the_state_was_built_gets_popular_courses(market):
-    recommend_for(market["fans"][0], k=3)  # builds the state
+    suggest_courses(learner=market["fans"][0], k=3)  # builds the state
     latecomer = LearnerFactory()
-    suggestions = recommend_for(latecomer, k=2)
+    suggestions = suggest_courses(learner=latecomer, k=2)
     assert {s.course.pk for s in suggestions} == {market["music"][0].pk, market["music"][1].pk}
 
 
@@ -92,43 +88,43 @@ def test_a_purchase_refreshes_the_cache_and_removes_the_bought_course(market, mo
     learner = LearnerFactory()
     top_up_wallet(learner=learner, amount_tokens=1000, idempotency_key="rec-top")
     builds = []
-    real_build = recommendations._build
-    monkeypatch.setattr(recommendations, "_build", lambda fp: builds.append(fp) or real_build(fp))
+    real_build = suggestion_service._build
+    monkeypatch.setattr(suggestion_service, "_build", lambda fp: builds.append(fp) or real_build(fp))
 
-    first = recommend_for(learner, k=3)[0].course
-    recommend_for(learner, k=3)
+    first = suggest_courses(learner=learner, k=3)[0].course
+    suggest_courses(learner=learner, k=3)
     assert len(builds) == 1, "an unchanged database must not rebuild the state"
 
     purchase_course(learner=learner, course=first, idempotency_key="rec-buy")
-    after = recommend_for(learner, k=20)
+    after = suggest_courses(learner=learner, k=20)
     assert len(builds) == 2
     assert first.pk not in {s.course.pk for s in after}
 
 
 def test_a_new_course_refreshes_the_cache(market):
     learner = LearnerFactory()
-    recommend_for(learner, k=20)
+    suggest_courses(learner=learner, k=20)
     fresh = CourseFactory(category="design", title="Brand new")
-    assert fresh.pk in {s.course.pk for s in recommend_for(learner, k=20)}
+    assert fresh.pk in {s.course.pk for s in suggest_courses(learner=learner, k=20)}
 
 
 def test_weights_come_from_settings_and_unknown_components_are_refused(market, settings):
     learner = LearnerFactory()
     enroll(learner, market["design"][0])
     settings.LEARNER_RECOMMENDER_WEIGHTS = {"content": 1.0}
-    by_content = recommend_for(learner, k=3)
+    by_content = suggest_courses(learner=learner, k=3)
     assert all(s.course.category == "design" for s in by_content)
     assert all("interest in design" in s.reason for s in by_content)
-    by_popularity = recommend_for(learner, k=2, weights={"popularity": 1.0})
+    by_popularity = suggest_courses(learner=learner, k=2, weights={"popularity": 1.0})
     assert {s.course.pk for s in by_popularity} == {market["music"][0].pk, market["music"][1].pk}
     with pytest.raises(ValueError, match="Unknown recommender components"):
-        recommend_for(learner, weights={"price": 1.0})
+        suggest_courses(learner=learner, weights={"price": 1.0})
 
 
 def test_k_limits_and_an_empty_catalog_gives_nothing(market):
     learner = LearnerFactory()
-    assert len(recommend_for(learner, k=4)) == 4
-    assert recommend_for(learner, k=0) == []
+    assert len(suggest_courses(learner=learner, k=4)) == 4
+    assert suggest_courses(learner=learner, k=0) == []
     Course.objects.update(status=Course.Status.RETIRED)
-    clear_recommender_cache()
-    assert recommend_for(learner) == []
+    clear_suggestion_cache()
+    assert suggest_courses(learner=learner) == []

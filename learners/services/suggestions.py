@@ -1,12 +1,13 @@
-"""Course recommendations for one learner, served from a per-process recommender state.
+"""Course suggestions for one learner (which courses to show them next; price advice is
+``pricing``'s), served from a per-process suggestion state.
 
-``learners.ml.recommend`` scores every learner against every course from matrices built over the
+``learners.ml.suggest`` scores every learner against every course from matrices built over the
 whole enrollment history; building them costs a few hundred milliseconds at the default scale,
 far too much per page view, while scoring one learner against a built state takes milliseconds.
 So the state is built once per process and kept until the data it was built from changes. The
 freshness check is two indexed look-ups (how many enrollments, the newest enrollment and the
 newest course), cheap enough to run on every call, and it changes with every purchase: a course
-a learner has just bought drops out of their recommendations on the next request.
+a learner has just bought drops out of their suggestions on the next request.
 
 Only published courses are candidates, and never a course the learner has already taken. A
 learner without history (or one who joined after the state was built) gets the popular and
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from learners.ml.recommend import DEFAULT_WEIGHTS, RecommenderState, build_state, recommend
+from learners.ml.suggest import DEFAULT_WEIGHTS, SuggestionState, build_state, suggest
 from learners.selectors import course_frame, enrollment_frame, learner_frame
 from tokenecon.models import Course, Enrollment, EnrollmentStatus, Learner
 
@@ -44,7 +45,7 @@ class CourseSuggestion:
 @dataclass(frozen=True)
 class _CachedState:
     fingerprint: tuple
-    state: RecommenderState
+    state: SuggestionState
     row_of_learner: dict[int, int]
 
 
@@ -52,7 +53,7 @@ _cache: _CachedState | None = None
 _lock = threading.Lock()
 
 
-def clear_recommender_cache() -> None:
+def clear_suggestion_cache() -> None:
     """Forget the built state; the next call rebuilds it (tests, data imports)."""
     global _cache
     with _lock:
@@ -111,9 +112,7 @@ def _weights(weights: dict[str, float] | None) -> dict[str, float]:
     return dict(chosen)
 
 
-def _cold_start(
-    state: RecommenderState, *, k: int, weights: dict[str, float]
-) -> list[tuple[int, float, str]]:
+def _cold_start(state: SuggestionState, *, k: int, weights: dict[str, float]) -> list[tuple[int, float, str]]:
     """What the hybrid gives an empty history: popularity and trend only."""
     popularity = weights.get("popularity", 0.0) * state.popularity
     trend = weights.get("trend", 0.0) * state.trend
@@ -127,8 +126,8 @@ def _cold_start(
     return picks
 
 
-def recommend_for(
-    learner: Learner, *, k: int = 10, weights: dict[str, float] | None = None
+def suggest_courses(
+    *, learner: Learner, k: int = 10, weights: dict[str, float] | None = None
 ) -> list[CourseSuggestion]:
     """The learner's top-k published courses they do not have yet, best first, each with a reason.
 
@@ -147,7 +146,7 @@ def recommend_for(
     if row is None:
         picks = _cold_start(state, k=wanted, weights=mix)
     else:
-        picks = recommend(state, np.array([row]), k=wanted, weights=mix)[0]
+        picks = suggest(state, np.array([row]), k=wanted, weights=mix)[0]
     owned = set(
         Enrollment.objects.filter(learner=learner)
         .exclude(status=EnrollmentStatus.REFUNDED)
