@@ -10,15 +10,15 @@ from analytics.models import ModelVersion, PipelineRun
 from analytics.pipelines.registry import DEFAULT_KIND, UnknownPipeline, trainable_pipelines
 from analytics.services.pipeline import start_pipeline_run
 from analytics.services.registry import archive_version, promote_version
-from analytics.services.run_progress import fail_stale_runs
 from tokenecon.errors import TokenEconomyError
+from tokenecon.htmx import render_page
 from tokenecon.permissions import role_required
 from tokenecon.selectors import platform_overview
 
 
 @role_required("staff")
 def dashboard(request):
-    fail_stale_runs()
+    # Runs whose worker went quiet are failed by beat (analytics.fail_stale_runs), not by a GET.
     context = platform_overview() | {"runs": selectors.recent_runs(5), "pipelines": trainable_pipelines()}
     return render(request, "analytics/dashboard.html", context)
 
@@ -39,8 +39,9 @@ def start_training(request):
 @role_required("staff")
 def run_detail(request, pk: int):
     run = get_object_or_404(PipelineRun, pk=pk)
-    template = "analytics/partials/run_progress.html" if request.htmx else "analytics/run_detail.html"
-    return render(request, template, {"run": run})
+    return render_page(
+        request, "analytics/run_detail.html", {"run": run}, fragment="analytics/partials/run_progress.html"
+    )
 
 
 @role_required("staff")

@@ -1,11 +1,13 @@
 """The pipeline registry: every pipeline is declared once, and the dashboard, the ``train``
 command and the pipeline service all read it."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from analytics.management.commands import train
 from analytics.models import PipelineRun
@@ -18,6 +20,8 @@ from analytics.pipelines.registry import (
 )
 from analytics.pipelines.spec import PipelineSpec
 from analytics.services.pipeline import start_pipeline_run
+from analytics.services.run_progress import blank_stages, fail_stale_runs
+from analytics.tasks import fail_stale_runs_task
 from tests.factories import PipelineRunFactory, StaffFactory
 from tests.helpers import signed_in
 
@@ -96,3 +100,43 @@ def test_train_command_refuses_an_unknown_kind_with_the_kinds_there_are():
     ):
         call_command("train", "--kind", "astrology", "--sync", stdout=StringIO())
     assert not PipelineRun.objects.exists()
+
+
+def stale_run() -> PipelineRun:
+    return PipelineRunFactory(
+        status=PipelineRun.Status.RUNNING,
+        stages=blank_stages(),
+        current_stage="training",
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+
+
+def test_dashboard_get_writes_nothing_and_leaves_a_stale_run_to_beat(client):
+    run = stale_run()
+    assert signed_in(client, StaffFactory()).get(reverse("analytics:dashboard")).status_code == 200
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.RUNNING
+    assert fail_stale_runs_task() == 1
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.FAILED
+    assert "worker was lost" in run.error
+    assert next(s for s in run.stages if s["name"] == "training")["status"] == "failed"
+
+
+def test_a_run_still_reporting_is_not_failed_as_stale():
+    run = PipelineRunFactory(
+        status=PipelineRun.Status.RUNNING, stages=blank_stages(), heartbeat_at=timezone.now()
+    )
+    assert fail_stale_runs() == 0
+    run.refresh_from_db()
+    assert run.status == PipelineRun.Status.RUNNING
+
+
+def test_run_progress_answers_fragment_or_page_and_varies_on_hx_request(client):
+    run = PipelineRunFactory(stages=blank_stages())
+    signed_in(client, StaffFactory())
+    url = reverse("analytics:run_detail", args=[run.pk])
+    page, fragment = client.get(url), client.get(url, HTTP_HX_REQUEST="true")
+    assert "<html" in page.content.decode() and "<html" not in fragment.content.decode()
+    assert 'id="run-progress"' in fragment.content.decode()
+    assert all("HX-Request" in response["Vary"] for response in (page, fragment))
