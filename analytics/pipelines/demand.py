@@ -10,7 +10,7 @@ import pandas as pd
 from django.conf import settings
 from sklearn.model_selection import GroupKFold
 
-from analytics.pipelines.spec import PipelineSpec, StageContext
+from analytics.pipelines.spec import PipelineSpec, StageContext, stages_by_name
 from analytics.reports.demand import build_demand_report
 from analytics.services.registry import NewVersion, promote_version, register_model_versions
 from pricing import selectors
@@ -329,14 +329,9 @@ def _fingerprint(params: dict) -> str:
 DEMAND = PipelineSpec(
     kind="demand",
     title="demand models",
-    stages={
-        "data": stage_data,
-        "understanding": stage_understanding,
-        "preparation": stage_preparation,
-        "training": stage_training,
-        "evaluation": stage_evaluation,
-        "report": stage_report,
-    },
+    stages=stages_by_name(
+        stage_data, stage_understanding, stage_preparation, stage_training, stage_evaluation, stage_report
+    ),
     fingerprint=_fingerprint,
     defaults=DEFAULTS,
 )

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pandas as pd
 
-from analytics.pipelines.spec import PipelineSpec, StageContext
+from analytics.pipelines.spec import PipelineSpec, StageContext, stages_by_name
 from analytics.reports.propensity import build_propensity_report
 from analytics.services.registry import NewVersion, promote_version, register_model_versions
 from learners import selectors
@@ -207,14 +207,9 @@ def _fingerprint(params: dict) -> str:
 PROPENSITY = PipelineSpec(
     kind="propensity",
     title="learner models",
-    stages={
-        "data": stage_data,
-        "understanding": stage_understanding,
-        "preparation": stage_preparation,
-        "training": stage_training,
-        "evaluation": stage_evaluation,
-        "report": stage_report,
-    },
+    stages=stages_by_name(
+        stage_data, stage_understanding, stage_preparation, stage_training, stage_evaluation, stage_report
+    ),
     fingerprint=_fingerprint,
     defaults=DEFAULTS,
     then="learners.score_learners",

@@ -40,6 +40,15 @@ class PipelineSpec:
             raise ValueError(f"Pipeline {self.kind} lacks stages {sorted(missing)}")
 
 
+def stages_by_name(*functions: StageFunction) -> dict[str, StageFunction]:
+    """A pipeline's stages from its functions named ``stage_<stage>`` (``stage_data``...)."""
+    stages = {function.__name__.removeprefix("stage_"): function for function in functions}
+    unknown = set(stages) - set(PipelineRun.STAGES)
+    if unknown:
+        raise ValueError(f"Not stages of a run: {sorted(unknown)}; a run has {list(PipelineRun.STAGES)}")
+    return stages
+
+
 class StageContext:
     def __init__(self, run: PipelineRun, stage: str):
         self.run = run

@@ -18,7 +18,7 @@ from analytics.pipelines.registry import (
     pipeline,
     trainable_kinds,
 )
-from analytics.pipelines.spec import PipelineSpec
+from analytics.pipelines.spec import PipelineSpec, stages_by_name
 from analytics.services.pipeline import start_pipeline_run
 from analytics.services.run_progress import blank_stages, fail_stale_runs
 from analytics.tasks import fail_stale_runs_task
@@ -43,6 +43,18 @@ def test_a_pipeline_lacking_a_stage_is_refused_when_declared():
             title="half models",
             stages={name: lambda ctx: {} for name in PipelineRun.STAGES[:4]},
         )
+
+
+def test_stages_are_named_by_their_functions_and_a_misnamed_one_is_refused():
+    def stage_data(ctx):
+        return {}
+
+    def stage_trainig(ctx):
+        return {}
+
+    assert stages_by_name(stage_data) == {"data": stage_data}
+    with pytest.raises(ValueError, match=r"Not stages of a run: \['trainig'\]"):
+        stages_by_name(stage_data, stage_trainig)
 
 
 def test_trainable_kinds_are_the_declared_pipelines_with_demand_the_default():
