@@ -1,12 +1,13 @@
-"""Celery tasks for pipeline runs: one task per stage, chained."""
+"""Celery tasks for pipeline runs: one task per stage, chained (queued by
+``analytics.services.pipeline.queue_pipeline_run``), and the janitor beat runs."""
 
-from celery import chain, shared_task, signature
+from celery import shared_task
 
-from analytics.models import PipelineRun
-from analytics.services.pipeline import StageFailed, execute_stage, fail_stale_runs, pipeline
+from analytics.services.pipeline import RUN_STAGE_TASK, StageFailed, execute_stage
+from analytics.services.run_progress import fail_stale_runs
 
 
-@shared_task(name="analytics.run_pipeline_stage", acks_late=True)
+@shared_task(name=RUN_STAGE_TASK, acks_late=True)
 def run_pipeline_stage(run_id: int, stage: str) -> str:
     try:
         execute_stage(run_id=run_id, stage=stage)
@@ -19,11 +20,3 @@ def run_pipeline_stage(run_id: int, stage: str) -> str:
 @shared_task(name="analytics.fail_stale_runs")
 def fail_stale_runs_task() -> int:
     return fail_stale_runs()
-
-
-def queue_pipeline_run(run_id: int) -> None:
-    steps = [run_pipeline_stage.si(run_id, stage) for stage in PipelineRun.STAGES]
-    follow_up = pipeline(PipelineRun.objects.get(pk=run_id).kind).then
-    if follow_up:
-        steps.append(signature(follow_up, immutable=True))
-    chain(*steps).apply_async()

@@ -7,32 +7,30 @@ from django.views.decorators.http import require_POST
 
 from analytics import selectors
 from analytics.models import ModelVersion, PipelineRun
-from analytics.services.pipeline import fail_stale_runs, start_pipeline_run
+from analytics.pipelines.registry import DEFAULT_KIND, UnknownPipeline, trainable_pipelines
+from analytics.services.pipeline import start_pipeline_run
 from analytics.services.registry import archive_version, promote_version
 from tokenecon.errors import TokenEconomyError
+from tokenecon.htmx import render_page
 from tokenecon.permissions import role_required
 from tokenecon.selectors import platform_overview
 
 
 @role_required("staff")
 def dashboard(request):
-    fail_stale_runs()
-    context = platform_overview() | {"runs": selectors.recent_runs(5)}
+    # Runs whose worker went quiet are failed by beat (analytics.fail_stale_runs), not by a GET.
+    context = platform_overview() | {"runs": selectors.recent_runs(5), "pipelines": trainable_pipelines()}
     return render(request, "analytics/dashboard.html", context)
-
-
-TRAINABLE = ("demand", "propensity")
 
 
 @role_required("staff")
 @require_POST
 def start_training(request):
-    kind = request.POST.get("kind", "demand")
-    if kind not in TRAINABLE:
-        return HttpResponseBadRequest(
-            f"Unknown model family {kind!r}; expected one of {', '.join(TRAINABLE)}."
-        )
-    run = start_pipeline_run(kind=kind, user=request.user, force=request.POST.get("force") == "1")
+    kind = request.POST.get("kind", DEFAULT_KIND)
+    try:
+        run = start_pipeline_run(kind=kind, user=request.user, force=request.POST.get("force") == "1")
+    except UnknownPipeline as exc:
+        return HttpResponseBadRequest(str(exc))
     if run.is_finished:
         messages.info(request, f"This data was already trained on in run {run.pk}; showing it.")
     return redirect("analytics:run_detail", pk=run.pk)
@@ -41,8 +39,9 @@ def start_training(request):
 @role_required("staff")
 def run_detail(request, pk: int):
     run = get_object_or_404(PipelineRun, pk=pk)
-    template = "analytics/partials/run_progress.html" if request.htmx else "analytics/run_detail.html"
-    return render(request, template, {"run": run})
+    return render_page(
+        request, "analytics/run_detail.html", {"run": run}, fragment="analytics/partials/run_progress.html"
+    )
 
 
 @role_required("staff")

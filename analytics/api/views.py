@@ -14,7 +14,7 @@ from tokenecon.api.permissions import roles_allowed
 
 @extend_schema(tags=["models"])
 class ModelVersionList(generics.ListAPIView):
-    """Every registered model version with its metrics (the seeds' /model_info)."""
+    """Every registered model version with its metrics, filterable by name, stage and algorithm."""
 
     serializer_class = ModelVersionSerializer
     permission_classes = [roles_allowed("staff")]

@@ -1,3 +1,2 @@
-"""Every pipeline the platform can run; each registers itself when imported."""
-
-from analytics.pipelines import demand, propensity  # noqa: F401
+"""The training pipelines: ``spec`` says what a pipeline is, ``demand`` and ``propensity`` are the
+two the platform runs, and ``registry`` declares them."""

@@ -10,7 +10,8 @@ import pandas as pd
 from django.conf import settings
 from sklearn.model_selection import GroupKFold
 
-from analytics.services.pipeline import PipelineSpec, StageContext, register_pipeline
+from analytics.pipelines.spec import PipelineSpec, StageContext, stages_by_name
+from analytics.reports.demand import build_demand_report
 from analytics.services.registry import NewVersion, promote_version, register_model_versions
 from pricing import selectors
 from pricing.ml.artifact import DemandArtifact
@@ -268,8 +269,6 @@ def _truth_scores(model: DemandModel, grid: CurveGrid | None, elasticities: pd.D
 
 
 def stage_report(ctx: StageContext) -> dict:
-    from analytics.reports.demand import build_demand_report
-
     data, trained, evaluated = ctx.load("panel"), ctx.load("models"), ctx.load("evaluation")
     evaluation = evaluated["evaluation"]
     report_json, report_html = build_demand_report(
@@ -327,17 +326,12 @@ def _fingerprint(params: dict) -> str:
     return f"{sorted(selectors.data_signature().items())}{settings.TOKEN_PRICE_MIN}r{MODEL_REVISION}"
 
 
-DEMAND_PIPELINE = register_pipeline(
-    PipelineSpec(
-        kind="demand",
-        stages={
-            "data": stage_data,
-            "understanding": stage_understanding,
-            "preparation": stage_preparation,
-            "training": stage_training,
-            "evaluation": stage_evaluation,
-            "report": stage_report,
-        },
-        fingerprint=_fingerprint,
-    )
+DEMAND = PipelineSpec(
+    kind="demand",
+    title="demand models",
+    stages=stages_by_name(
+        stage_data, stage_understanding, stage_preparation, stage_training, stage_evaluation, stage_report
+    ),
+    fingerprint=_fingerprint,
+    defaults=DEFAULTS,
 )

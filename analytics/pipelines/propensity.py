@@ -1,7 +1,8 @@
 """Training the learner propensity models as a pipeline run: snapshots at cut-offs, three
-candidates per target (logistic, logistic GAM, gradient boosting), the seeds' rules and the
-simulator's oracle beside them, and the price-sensitivity score; the chosen candidate of each
-target is promoted."""
+candidates per target (logistic, logistic GAM, gradient boosting), with two baselines beside them
+(the fixed weighted-score rules, e.g. recency 30% / engagement 25% for enrolment, and the
+simulator's oracle, its true probabilities), and the price-sensitivity score; the chosen candidate
+of each target is promoted."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from datetime import timedelta
 
 import pandas as pd
 
-from analytics.services.pipeline import PipelineSpec, StageContext, register_pipeline
+from analytics.pipelines.spec import PipelineSpec, StageContext, stages_by_name
+from analytics.reports.propensity import build_propensity_report
 from analytics.services.registry import NewVersion, promote_version, register_model_versions
 from learners import selectors
 from learners.ml.propensity import choose, fit_candidates
@@ -149,8 +151,6 @@ def stage_evaluation(ctx: StageContext) -> dict:
 
 
 def stage_report(ctx: StageContext) -> dict:
-    from analytics.reports.propensity import build_propensity_report
-
     plan, fitted, evaluation = ctx.load("plan"), ctx.load("models"), ctx.load("evaluation")
     report_json, report_html = build_propensity_report(evaluation=evaluation, plan=plan)
     registered = {}
@@ -204,18 +204,13 @@ def _fingerprint(params: dict) -> str:
     return str(sorted(selectors.data_signature().items())) + str(sorted({**DEFAULTS, **params}.items()))
 
 
-PROPENSITY_PIPELINE = register_pipeline(
-    PipelineSpec(
-        kind="propensity",
-        stages={
-            "data": stage_data,
-            "understanding": stage_understanding,
-            "preparation": stage_preparation,
-            "training": stage_training,
-            "evaluation": stage_evaluation,
-            "report": stage_report,
-        },
-        fingerprint=_fingerprint,
-        then="learners.score_learners",
-    )
+PROPENSITY = PipelineSpec(
+    kind="propensity",
+    title="learner models",
+    stages=stages_by_name(
+        stage_data, stage_understanding, stage_preparation, stage_training, stage_evaluation, stage_report
+    ),
+    fingerprint=_fingerprint,
+    defaults=DEFAULTS,
+    then="learners.score_learners",
 )

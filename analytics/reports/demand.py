@@ -7,12 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from django.template.loader import render_to_string
 
+from analytics.reports.html import figure_html
 from pricing.ml.demand import DemandModel
-
-
-def _html(figure: go.Figure) -> str:
-    figure.update_layout(margin={"l": 50, "r": 20, "t": 50, "b": 40}, height=380, template="plotly_white")
-    return figure.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False})
 
 
 def elasticity_chart(evaluation: dict) -> go.Figure:
@@ -189,7 +185,7 @@ def build_demand_report(
         "analytics/partials/demand_report.html",
         {
             "report": report,
-            "charts": [_html(c) for c in charts if c is not None],
+            "charts": [figure_html(c) for c in charts if c is not None],
         },
     )
     return report, html

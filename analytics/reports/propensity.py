@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from django.template.loader import render_to_string
 
-from analytics.reports.demand import _html
+from analytics.reports.html import figure_html
 from learners.ml.training import TARGETS, CutoffPlan
 
 METRICS = ["roc_auc", "pr_auc", "brier", "calibration_error", "lift_top_decile"]
@@ -66,6 +66,6 @@ def build_propensity_report(*, evaluation: dict, plan: CutoffPlan) -> tuple[dict
         + (f"  {t['share_of_oracle_auc']:.1%} of oracle AUC" if t["share_of_oracle_auc"] else "")
         for target, t in report["targets"].items()
     ]
-    charts = [_html(auc_chart(evaluation))]
+    charts = [figure_html(auc_chart(evaluation))]
     html = render_to_string("analytics/partials/propensity_report.html", {"report": report, "charts": charts})
     return report, html

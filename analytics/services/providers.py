@@ -5,6 +5,7 @@ from __future__ import annotations
 from analytics.services.registry import NoProductionModel, load_production_model
 from learners.services.model_source import NoLearnerModel, ProductionModel
 from pricing.services.model_source import NoDemandModel, ProductionDemand, course_rows
+from tokenecon.models import Course
 
 
 def demand_provider() -> ProductionDemand:
@@ -26,8 +27,6 @@ def learner_model_provider(name: str) -> ProductionModel:
 def course_elasticity_provider(course_ids: list[int] | None = None) -> dict[int, float]:
     """Each course's elasticity at its price today, from the production demand model; a course
     the model has no row for (launched after training) gets its category's average."""
-    from tokenecon.models import Course
-
     try:
         demand = demand_provider()
     except NoDemandModel:

@@ -19,8 +19,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from analytics.jsonable import jsonable
 from analytics.models import ModelVersion, PipelineRun
-from analytics.services.pipeline import jsonable
 from tokenecon.errors import TokenEconomyError
 
 

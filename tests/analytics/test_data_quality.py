@@ -8,7 +8,14 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from analytics.data_quality import assess_data_quality
-from tests.factories import LearnerFactory, StaffFactory, TeacherFactory, build_marketplace
+from tests.factories import (
+    EnrollmentFactory,
+    LearnerFactory,
+    StaffFactory,
+    TeacherFactory,
+    build_marketplace,
+)
+from tests.helpers import signed_in
 from tokenecon.models import Account, Enrollment, EnrollmentStatus
 from tokenecon.services.accounts import wallet_of
 
@@ -62,7 +69,7 @@ def test_balance_drifting_from_its_entries_is_flagged():
 
 def test_live_enrollment_without_purchase_is_flagged():
     data = build_marketplace()
-    Enrollment.objects.create(
+    EnrollmentFactory(
         learner=data["learners"][1],
         course=data["courses"][0],
         enrolled_at=data["enrollments"][0].enrolled_at,
@@ -138,15 +145,13 @@ def test_page_redirects_anonymous_users_to_login(client):
 
 def test_page_is_forbidden_to_learners_and_teachers(client):
     for person in (LearnerFactory(), TeacherFactory()):
-        client.force_login(person.user)
-        assert client.get(URL).status_code == 403
+        assert signed_in(client, person.user).get(URL).status_code == 403
 
 
 def test_page_shows_checks_and_score_to_staff(client):
     data = build_marketplace()
     Enrollment.objects.filter(pk=data["enrollments"][0].pk).update(progress_pct=50)
-    client.force_login(StaffFactory())
-    response = client.get(URL)
+    response = signed_in(client, StaffFactory()).get(URL)
     assert response.status_code == 200
     page = response.content.decode()
     assert "Completed enrollments with progress below 100" in page

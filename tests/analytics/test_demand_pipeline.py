@@ -5,12 +5,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from analytics.models import ModelVersion, PipelineRun
 from analytics.services.pipeline import start_pipeline_run
 from analytics.services.registry import clear_model_cache
 from tests.factories import LearnerFactory, StaffFactory, TeacherFactory
+from tests.helpers import api_client_for, signed_in
 from tests.pricing.db_world import load_synthetic_world
 from tokenecon.staticfiles import PLOTLY_JS_STATIC
 
@@ -46,7 +46,7 @@ def test_pipeline_trains_every_model_and_promotes_the_selected_one(trained_run):
 
 
 def test_report_registry_and_run_pages_render_for_staff(client, trained_run):
-    client.force_login(StaffFactory())
+    signed_in(client, StaffFactory())
     for name, args in [
         ("analytics:run_report", [trained_run.pk]),
         ("analytics:run_detail", [trained_run.pk]),
@@ -62,29 +62,25 @@ def test_report_registry_and_run_pages_render_for_staff(client, trained_run):
 
 
 def test_elasticities_api_serves_the_production_model(trained_run):
-    client = APIClient()
-    client.force_login(TeacherFactory().user)
+    client = api_client_for(TeacherFactory().user)
     body = client.get("/api/v1/models/demand/elasticities/").json()
     assert {row["category"] for row in body["categories"]} == {"programming", "design", "music"}
     assert all(row["elasticity"] < 0 for row in body["categories"])
-    learner_client = APIClient()
-    learner_client.force_login(LearnerFactory().user)
+    learner_client = api_client_for(LearnerFactory().user)
     assert learner_client.get("/api/v1/models/demand/elasticities/").status_code == 403
 
 
 def test_models_api_lists_versions_with_metrics_for_staff_only(trained_run):
-    client = APIClient()
-    client.force_login(StaffFactory())
+    client = api_client_for(StaffFactory())
     body = client.get("/api/v1/models/?name=demand").json()
     assert body["count"] == 7
     assert "holdout" in body["results"][0]["metrics"]
-    teacher = APIClient()
-    teacher.force_login(TeacherFactory().user)
+    teacher = api_client_for(TeacherFactory().user)
     assert teacher.get("/api/v1/models/").status_code == 403
 
 
 def test_promote_and_archive_from_the_registry_page(client, trained_run):
-    client.force_login(StaffFactory())
+    signed_in(client, StaffFactory())
     other = ModelVersion.objects.filter(name="demand").exclude(stage="production").first()
     client.post(reverse("analytics:change_stage", args=[other.pk, "promote"]))
     other.refresh_from_db()
@@ -98,8 +94,7 @@ def test_promote_and_archive_from_the_registry_page(client, trained_run):
 
 @pytest.mark.parametrize("path", ["/dashboard/models/", "/dashboard/runs/1/", "/dashboard/runs/1/report/"])
 def test_dashboard_pages_are_staff_only(client, path):
-    client.force_login(TeacherFactory().user)
-    assert client.get(path).status_code == 403
+    assert signed_in(client, TeacherFactory().user).get(path).status_code == 403
     client.logout()
     assert client.get(path).status_code == 302
 

@@ -3,14 +3,12 @@
 import pytest
 
 from analytics.models import ModelVersion, PipelineRun
-from analytics.services.pipeline import (
-    PipelineSpec,
-    StageFailed,
-    execute_stage,
-    register_pipeline,
-    start_pipeline_run,
-)
+from analytics.pipelines.registry import PIPELINES
+from analytics.pipelines.spec import PipelineSpec
+from analytics.services.pipeline import StageFailed, execute_stage, start_pipeline_run
 from analytics.services.registry import NewVersion, register_model_versions
+from analytics.services.run_progress import blank_stages
+from tests.factories import PipelineRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -40,12 +38,21 @@ def make_stage(name: str, *, fail: bool = False):
 
 
 STAGES = ("data", "understanding", "preparation", "training", "evaluation", "report")
-register_pipeline(
-    PipelineSpec(kind="toy", stages={s: make_stage(s) for s in STAGES}, fingerprint=lambda p: "fixed")
+TOY = PipelineSpec(
+    kind="toy", title="toy models", stages={s: make_stage(s) for s in STAGES}, fingerprint=lambda p: "fixed"
 )
-register_pipeline(
-    PipelineSpec(kind="toy-broken", stages={s: make_stage(s, fail=(s == "evaluation")) for s in STAGES})
+TOY_BROKEN = PipelineSpec(
+    kind="toy-broken",
+    title="broken toy models",
+    stages={s: make_stage(s, fail=(s == "evaluation")) for s in STAGES},
 )
+
+
+@pytest.fixture(autouse=True)
+def toy_pipelines(monkeypatch):
+    """The toy pipelines are declared for these tests only."""
+    for spec in (TOY, TOY_BROKEN):
+        monkeypatch.setitem(PIPELINES, spec.kind, spec)
 
 
 def test_sync_run_executes_every_stage_in_order_and_stores_reports():
@@ -81,20 +88,7 @@ def test_failing_stage_fails_the_run_and_registers_nothing():
 
 
 def test_a_stage_redelivered_after_its_worker_died_fails_the_run():
-    run = PipelineRun.objects.create(
-        kind="toy",
-        stages=[
-            {
-                "name": s,
-                "status": "pending",
-                "progress": 0.0,
-                "message": "",
-                "started_at": None,
-                "seconds": None,
-            }
-            for s in STAGES
-        ],
-    )
+    run = PipelineRunFactory(kind="toy", stages=blank_stages())
     execute_stage(run_id=run.pk, stage="data")
     run.refresh_from_db()
     run.stages[1]["status"] = "running"  # what a worker killed mid-stage leaves behind

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from analytics.models import ModelVersion, PipelineRun
-from analytics.services.pipeline import fail_stale_runs, start_pipeline_run
-from tests.celery_worker import celery_workers
+from analytics.services.pipeline import start_pipeline_run
+from analytics.services.run_progress import fail_stale_runs
+from tests.celery_worker import celery_workers, worker_processes
 from tests.pricing.db_world import load_synthetic_world
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker, pytest.mark.slow]
@@ -39,14 +40,12 @@ def test_worker_killed_mid_run_leaves_a_failed_run_and_no_new_version():
     with celery_workers(1) as names:
         run = start_pipeline_run(kind="demand", params={"bootstrap_reps": 0, "cv_folds": 2})
         run = wait_for(run, lambda r: r.current_stage in ("preparation", "training", "evaluation"))
-        from tests.celery_worker import worker_processes
-
         for process in worker_processes(names):
             os.kill(process.pid, signal.SIGKILL)
     time.sleep(1)
     run.refresh_from_db()
     assert run.status == PipelineRun.Status.RUNNING
-    # The janitor (Celery beat, and every dashboard view) fails runs whose worker went quiet.
+    # The janitor (the analytics.fail_stale_runs task beat runs) fails runs whose worker went quiet.
     assert fail_stale_runs(older_than=timedelta(seconds=0)) == 1
     run.refresh_from_db()
     assert run.status == PipelineRun.Status.FAILED

@@ -1,5 +1,6 @@
 import pytest
 
+import analytics.services.registry as registry
 from analytics.models import ModelVersion
 from analytics.services.registry import (
     NewVersion,
@@ -49,8 +50,6 @@ def test_production_model_is_loaded_once_and_reloaded_after_promotion(monkeypatc
     a, b = register("linear", "gam")
     promote_version(version=a)
     loads = []
-    import analytics.services.registry as registry
-
     original = registry.joblib.load
     monkeypatch.setattr(registry.joblib, "load", lambda path: loads.append(path) or original(path))
     assert load_production_model("demand")[1] == {"algorithm": "linear"}

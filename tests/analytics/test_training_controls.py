@@ -2,11 +2,11 @@
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from analytics.models import PipelineRun
 from analytics.services.registry import clear_model_cache
 from tests.factories import StaffFactory
+from tests.helpers import api_client_for, signed_in
 from tests.pricing.db_world import load_synthetic_world
 
 pytestmark = pytest.mark.django_db
@@ -14,14 +14,13 @@ pytestmark = pytest.mark.django_db
 
 def test_elasticities_api_without_a_production_model_is_404():
     clear_model_cache()
-    client = APIClient()
-    client.force_login(StaffFactory())
+    client = api_client_for(StaffFactory())
     assert client.get("/api/v1/models/demand/elasticities/").status_code == 404
 
 
 def test_training_button_creates_a_run_and_redirects_to_its_progress(client):
     load_synthetic_world(n_courses=20, weeks=12)
-    client.force_login(StaffFactory())
+    signed_in(client, StaffFactory())
     response = client.post(reverse("analytics:start_training"))
     run = PipelineRun.objects.get()
     assert response.status_code == 302
@@ -32,7 +31,7 @@ def test_training_button_creates_a_run_and_redirects_to_its_progress(client):
 
 
 def test_learner_training_button_starts_a_propensity_run(client):
-    client.force_login(StaffFactory())
+    signed_in(client, StaffFactory())
     response = client.post(reverse("analytics:start_training"), {"kind": "propensity"})
     run = PipelineRun.objects.get()
     assert run.kind == "propensity"
@@ -40,7 +39,7 @@ def test_learner_training_button_starts_a_propensity_run(client):
 
 
 def test_an_unknown_model_family_is_refused_and_starts_nothing(client):
-    client.force_login(StaffFactory())
+    signed_in(client, StaffFactory())
     response = client.post(reverse("analytics:start_training"), {"kind": "astrology"})
     assert response.status_code == 400
     assert b"astrology" in response.content

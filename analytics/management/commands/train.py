@@ -1,4 +1,4 @@
-"""Train the demand models: ``python manage.py train [--sync] [--force]``."""
+"""Train models with a pipeline run: ``python manage.py train [--kind KIND] [--sync] [--force]``."""
 
 import time
 
@@ -6,45 +6,49 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from analytics.models import PipelineRun
+from analytics.pipelines.registry import DEFAULT_KIND, UnknownPipeline, pipeline, trainable_kinds
 from analytics.services.pipeline import start_pipeline_run
 
 
 class Command(BaseCommand):
-    help = "Run the demand-model pipeline (seven models, evaluation, registry) and show its progress."
+    help = "Run a training pipeline (by default the demand models: seven models, evaluation, registry)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--kind", default="demand", help="demand (default) or propensity")
+        parser.add_argument(
+            "--kind",
+            default=DEFAULT_KIND,
+            help=f"one of {', '.join(trainable_kinds())} (default {DEFAULT_KIND})",
+        )
         parser.add_argument(
             "--sync", action="store_true", help="Run in this process instead of a Celery worker"
         )
         parser.add_argument(
             "--force", action="store_true", help="Retrain even if this data was already trained on"
         )
-        parser.add_argument("--holdout-weeks", type=int, default=8)
-        parser.add_argument("--cv-folds", type=int, default=2)
-        parser.add_argument("--bootstrap-reps", type=int, default=4)
-        parser.add_argument("--seed", type=int, default=0)
+        # Pipeline parameters: a pipeline takes those of its ``defaults``; unset ones get its default.
+        parser.add_argument("--holdout-weeks", type=int, help="demand: weeks held out for evaluation")
+        parser.add_argument("--cv-folds", type=int, help="demand: course-grouped cross-validation folds")
+        parser.add_argument("--bootstrap-reps", type=int, help="demand: bootstrap refits for the intervals")
+        parser.add_argument("--seed", type=int, help="random seed of the fits")
         parser.add_argument("--timeout", type=float, default=3600, help="Seconds to wait for a queued run")
 
     def handle(self, *args, **options):
-        if options["kind"] == "demand":
-            params = {
-                "holdout_weeks": options["holdout_weeks"],
-                "cv_folds": options["cv_folds"],
-                "bootstrap_reps": options["bootstrap_reps"],
-                "seed": options["seed"],
-            }
-        else:
-            params = {"seed": options["seed"]}
+        try:
+            spec = pipeline(options["kind"])
+        except UnknownPipeline as exc:
+            raise CommandError(str(exc)) from exc
+        params = {
+            name: default if options[name] is None else options[name]
+            for name, default in spec.defaults.items()
+            if name in options
+        }
         started = time.perf_counter()
         if options["sync"]:
             with tqdm(total=100, desc="training", unit="%") as bar:
-                run = start_pipeline_run(
-                    kind=options["kind"], params=params, sync=True, force=options["force"]
-                )
+                run = start_pipeline_run(kind=spec.kind, params=params, sync=True, force=options["force"])
                 bar.update(100)
         else:
-            run = start_pipeline_run(kind=options["kind"], params=params, force=options["force"])
+            run = start_pipeline_run(kind=spec.kind, params=params, force=options["force"])
             self._follow(run, options["timeout"])
             run.refresh_from_db()
         self._summarise(run, time.perf_counter() - started)
