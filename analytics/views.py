@@ -30,7 +30,8 @@ def start_training(request):
     try:
         run = start_pipeline_run(kind=kind, user=request.user, force=request.POST.get("force") == "1")
     except UnknownPipeline as exc:
-        return HttpResponseBadRequest(str(exc))
+        # Plain text: the message repeats what was posted, which must never be read as HTML.
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     if run.is_finished:
         messages.info(request, f"This data was already trained on in run {run.pk}; showing it.")
     return redirect("analytics:run_detail", pk=run.pk)

@@ -44,3 +44,10 @@ def test_an_unknown_model_family_is_refused_and_starts_nothing(client):
     assert response.status_code == 400
     assert b"astrology" in response.content
     assert not PipelineRun.objects.exists()
+
+
+def test_an_unknown_model_family_is_echoed_as_plain_text_never_as_html(client):
+    signed_in(client, StaffFactory())
+    response = client.post(reverse("analytics:start_training"), {"kind": "<script>alert(1)</script>"})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
