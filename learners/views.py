@@ -32,8 +32,8 @@ from learners.selectors import (
     usable_offers,
     with_ratings,
 )
+from learners.services.enrolling import PriceChanged, enroll_learner, form_idempotency_key
 from learners.services.offers import OfferNotUsable
-from learners.services.portal import PriceChanged, enroll_learner, form_idempotency_key
 from learners.services.suggestions import suggest_courses
 from tokenecon.errors import AlreadyEnrolled, IdempotencyConflict, InsufficientTokens, TokenEconomyError
 from tokenecon.htmx import redirect_page, render_page

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from learners.models import Offer
+from learners.services.enrolling import PriceChanged, enroll_learner, form_idempotency_key
 from learners.services.offers import OfferNotUsable, redeem_offer
-from learners.services.portal import PriceChanged, enroll_learner, form_idempotency_key
 from tests.factories import CourseFactory, OfferFactory
 from tests.ledger_checks import assert_ledger_consistent
 from tokenecon.errors import AlreadyEnrolled, InsufficientTokens
@@ -106,7 +106,7 @@ def test_an_offer_used_up_meanwhile_is_refused_and_charges_nothing(funded, monke
         Offer.objects.filter(pk=offer.pk).update(status=Offer.Status.REDEEMED)
         return redeem_offer(**kwargs)
 
-    monkeypatch.setattr("learners.services.portal.redeem_offer", redeem_after_it_was_used)
+    monkeypatch.setattr("learners.services.enrolling.redeem_offer", redeem_after_it_was_used)
     with pytest.raises(OfferNotUsable):
         enroll_learner(learner=funded, course=course, confirmed_price_tokens=80, form_token=TOKEN)
     assert wallet_of(funded).balance_tokens == 500 and purchases() == 0
