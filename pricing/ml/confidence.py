@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
+import pandas as pd
+
 from pricing.ml.elasticity import demand_type
 
 NARROW_INTERVAL_PCT = 10  # a revenue-change interval narrower than this many points is "high" confidence
@@ -24,7 +26,7 @@ class AdviceJudgement(NamedTuple):
 
 def judge_advice(
     *,
-    figures: Mapping,
+    figures: pd.Series | Mapping[str, float],
     price: float,
     enrollments_to_date: float,
     min_enrollments_for_advice: int,
