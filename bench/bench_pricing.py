@@ -31,8 +31,10 @@ def main() -> None:
     from django.conf import settings
 
     from pricing.ml.truth_scoring import revenue_capture
+    from pricing.selectors import pricing_settings
+    from pricing.services.advice import optimise_catalog
+    from pricing.services.forecasts import optimise_course
     from pricing.services.model_source import production_demand
-    from pricing.services.recommendations import optimise_catalog, optimise_course, pricing_settings
     from pricing.services.truth import load_truth
     from tokenecon.models import Course
 

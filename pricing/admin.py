@@ -1,35 +1,34 @@
 from django.contrib import admin, messages
 
-from pricing.models import PriceRecommendation, PricingSettings
-from pricing.services.recommendations import apply_recommendation, dismiss_recommendation
-from tokenecon.errors import TokenEconomyError
+from pricing.models import AdviceRun, PriceRecommendation, PricingSettings
+from pricing.services.price_changes import Decision, apply_recommendations, dismiss_recommendations
+
+REFUSALS_SHOWN = 20
 
 
-def _decide_selected(modeladmin, request, queryset, decide, verb: str) -> None:
-    done, refused = 0, []
-    for recommendation in queryset.select_related("course"):
-        try:
-            decide(recommendation=recommendation, user=request.user)
-        except TokenEconomyError as exc:
-            refused.append(f"{recommendation.course.code}: {exc}")
-        else:
-            done += 1
+def _report(modeladmin, request, decisions: list[Decision], verb: str) -> None:
+    done = sum(d.done for d in decisions)
+    refused = [f"{d.subject}: {d.refusal}" for d in decisions if not d.done]
     if done:
         modeladmin.message_user(request, f"{verb} {done} recommendation(s).", messages.SUCCESS)
-    for reason in refused[:20]:
+    for reason in refused[:REFUSALS_SHOWN]:
         modeladmin.message_user(request, reason, messages.WARNING)
-    if len(refused) > 20:
-        modeladmin.message_user(request, f"… and {len(refused) - 20} more refused.", messages.WARNING)
+    if len(refused) > REFUSALS_SHOWN:
+        modeladmin.message_user(
+            request, f"… and {len(refused) - REFUSALS_SHOWN} more refused.", messages.WARNING
+        )
 
 
 @admin.action(description="Apply selected recommendations (sets the course prices)")
 def apply_selected(modeladmin, request, queryset):
-    _decide_selected(modeladmin, request, queryset, apply_recommendation, "Applied")
+    ids = list(queryset.values_list("pk", flat=True))
+    _report(modeladmin, request, apply_recommendations(ids=ids, user=request.user), "Applied")
 
 
 @admin.action(description="Dismiss selected recommendations")
 def dismiss_selected(modeladmin, request, queryset):
-    _decide_selected(modeladmin, request, queryset, dismiss_recommendation, "Dismissed")
+    ids = list(queryset.values_list("pk", flat=True))
+    _report(modeladmin, request, dismiss_recommendations(ids=ids, user=request.user), "Dismissed")
 
 
 @admin.register(PriceRecommendation)
@@ -66,6 +65,9 @@ class PriceRecommendationAdmin(admin.ModelAdmin):
 
 @admin.register(PricingSettings)
 class PricingSettingsAdmin(admin.ModelAdmin):
+    """The one settings row. Until it is saved here, advice uses the model's defaults (nothing is
+    written by reading them)."""
+
     list_display = ["objective", "max_change_pct", "min_enrollments_for_advice", "updated_at"]
     fieldsets = [
         (
@@ -91,4 +93,14 @@ class PricingSettingsAdmin(admin.ModelAdmin):
         return not PricingSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AdviceRun)
+class AdviceRunAdmin(admin.ModelAdmin):
+    list_display = ["pk", "status", "progress_pct", "recommendations_stored", "started_by", "created_at"]
+    list_filter = ["status"]
+    readonly_fields = [f.name for f in AdviceRun._meta.fields]
+
+    def has_add_permission(self, request):
         return False

@@ -1,4 +1,4 @@
-"""Price recommendations and the admin's pricing settings."""
+"""Price recommendations, the admin's pricing settings and the runs that recompute the advice."""
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -113,3 +113,45 @@ class PriceRecommendation(models.Model):
     @property
     def changes_price(self) -> bool:
         return self.recommended_price_tokens != self.current_price_tokens
+
+
+class AdviceRun(models.Model):
+    """One recompute of the stored price advice, with the progress its page polls."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=12, choices=Status, default=Status.QUEUED)
+    course_ids = models.JSONField(
+        null=True, blank=True, help_text="The courses to advise on; empty: the whole catalog"
+    )
+    progress_pct = models.PositiveSmallIntegerField(default=0)
+    courses_done = models.PositiveIntegerField(default=0)
+    courses_total = models.PositiveIntegerField(default=0)
+    recommendations_stored = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for the nightly run",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Advice run {self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)

@@ -1,4 +1,5 @@
-"""Reads of marketplace data as DataFrames for the demand models."""
+"""Shared reads: marketplace data as DataFrames for the demand models, the pricing settings, and
+the courses, advice and earnings the teacher portal and the pricing API show."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import date
 import pandas as pd
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 
-from pricing.models import PriceRecommendation
+from pricing.models import AdviceRun, PriceRecommendation, PricingSettings
 from tokenecon.models import (
     AccountKind,
     Course,
@@ -74,6 +75,24 @@ def data_signature() -> dict:
         "price_changes": PriceChange.objects.count(),
         "last_price_change": str(PriceChange.objects.aggregate(m=Max("id"))["m"]),
     }
+
+
+# --- Pricing settings and advice runs ---------------------------------------------------------
+
+
+def pricing_settings() -> PricingSettings:
+    """The admin's pricing settings: the stored row, or the defaults (unsaved) before anyone saved
+    them. Reading never writes; the settings are written only where they are saved (the admin)."""
+    return PricingSettings.objects.order_by("pk").first() or PricingSettings()
+
+
+def active_advice_run() -> AdviceRun | None:
+    """The newest advice recompute that is still queued or running, for the staff page to follow."""
+    return (
+        AdviceRun.objects.filter(status__in=[AdviceRun.Status.QUEUED, AdviceRun.Status.RUNNING])
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 # --- Teacher portal and pricing API ----------------------------------------------------------
@@ -153,6 +172,13 @@ def teacher_earnings_by_week(*, user) -> pd.DataFrame:
     weekly["cumulative_earned_tokens"] = weekly["earned_tokens"].cumsum()
     weekly["week"] = weekly["week"].dt.start_time.dt.date
     return weekly[columns]
+
+
+def teacher_earnings_totals(*, weekly: pd.DataFrame) -> tuple[int, int]:
+    """Tokens earned to date and paid out, from ``teacher_earnings_by_week``."""
+    if weekly.empty:
+        return 0, 0
+    return int(weekly["earned_tokens"].sum()), int(weekly["paid_out_tokens"].sum())
 
 
 def payouts_of_user(user) -> QuerySet[Entry]:

@@ -2,11 +2,12 @@
 
 from celery import shared_task
 
-from pricing.services.recommendations import compute_recommendations
+from pricing.services.advice import ADVICE_TASK, run_advice_recompute
 
 
-@shared_task(name="pricing.compute_price_recommendations", track_started=True)
-def compute_price_recommendations(course_ids: list[int] | None = None) -> int:
-    """Recompute and store price advice (all courses by default); safe to run twice, the newer
-    advice supersedes the older."""
-    return compute_recommendations(course_ids=course_ids)
+@shared_task(name=ADVICE_TASK)
+def compute_price_recommendations(run_id: int | None = None) -> int:
+    """Run advice run ``run_id`` (the nightly schedule passes none: a run for the whole catalog is
+    created) and return how many recommendations it stored. Safe to run twice: a finished run is
+    not run again, and newer advice supersedes older."""
+    return run_advice_recompute(run_id=run_id).recommendations_stored

@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from analytics import selectors
 from analytics.api.serializers import ElasticitiesSerializer, ModelVersionSerializer
 from analytics.services.registry import NoProductionModel, load_production_model
+from pricing.ml.elasticity import demand_type
 from tokenecon.api.permissions import roles_allowed
 
 
@@ -47,7 +48,7 @@ def _clean(value):
                         "upper": -0.53,
                         "courses": 210,
                         "interval": "delta method, course-clustered",
-                        "demand_type": "inelastic",
+                        "demand_type": "Inelastic",
                     }
                 ],
             },
@@ -75,7 +76,7 @@ class CategoryElasticities(APIView):
                 "upper": _clean(row["upper"]),
                 "courses": int(row["courses"]),
                 "interval": row["interval"],
-                "demand_type": "elastic" if row["elasticity"] < -1 else "inelastic",
+                "demand_type": demand_type(row["elasticity"]),
             }
             for row in table.to_dict(orient="records")
         ]

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from pricing.ml.elasticity import DEMAND_TYPES
 from pricing.models import PriceRecommendation, PricingSettings
 from tokenecon.models import CourseCategory, Difficulty
 
@@ -35,30 +36,42 @@ class IntervalSerializer(serializers.Serializer):
 
 
 class OptimizeIntervalsSerializer(serializers.Serializer):
-    current_enrollments = IntervalSerializer()
-    predicted_enrollments = IntervalSerializer()
-    revenue_increase_pct = IntervalSerializer()
+    current_enrollments = IntervalSerializer(source="enrollments_current_interval")
+    predicted_enrollments = IntervalSerializer(source="enrollments_recommended_interval")
+    revenue_increase_pct = IntervalSerializer(source="revenue_change_pct_interval")
 
 
 class OptimizeOutputSerializer(serializers.Serializer):
-    course_id = serializers.CharField()
+    """A ``pricing.services.forecasts.CourseOptimisation`` under the optimize API's names."""
+
+    course_id = serializers.CharField(source="course_code")
     objective = serializers.CharField()
     current_price = serializers.FloatField()
-    current_enrollments = serializers.FloatField(help_text="Expected per 30 days at the current price")
-    optimal_price = serializers.FloatField(help_text="Recommended price (guardrails and strategies applied)")
+    current_enrollments = serializers.FloatField(
+        source="expected_enrollments_current", help_text="Expected per 30 days at the current price"
+    )
+    optimal_price = serializers.FloatField(
+        source="recommended_price", help_text="Recommended price (guardrails and strategies applied)"
+    )
     model_optimal_price = serializers.FloatField(help_text="The model's optimum before strategies")
     price_change_pct = serializers.FloatField()
-    predicted_enrollments = serializers.FloatField(help_text="Expected per 30 days at the optimal price")
+    predicted_enrollments = serializers.FloatField(
+        source="expected_enrollments_recommended", help_text="Expected per 30 days at the optimal price"
+    )
     enrollment_change_pct = serializers.FloatField()
-    current_revenue = serializers.FloatField(help_text="Gross tokens per 30 days")
-    optimal_revenue = serializers.FloatField()
+    current_revenue = serializers.FloatField(
+        source="expected_revenue_current", help_text="Gross tokens per 30 days"
+    )
+    optimal_revenue = serializers.FloatField(source="expected_revenue_recommended")
     revenue_increase = serializers.FloatField()
-    revenue_increase_pct = serializers.FloatField()
-    elasticity_coefficient = serializers.FloatField(help_text="Elasticity at the current price")
-    demand_type = serializers.ChoiceField(choices=["Elastic", "Inelastic"])
+    revenue_increase_pct = serializers.FloatField(source="revenue_change_pct")
+    elasticity_coefficient = serializers.FloatField(
+        source="elasticity_current", help_text="Elasticity at the current price"
+    )
+    demand_type = serializers.ChoiceField(choices=DEMAND_TYPES)
     confidence = serializers.CharField()
-    recommendation = serializers.CharField()
-    intervals = OptimizeIntervalsSerializer()
+    recommendation = serializers.CharField(source="reason")
+    intervals = OptimizeIntervalsSerializer(source="*")
     bounds = IntervalSerializer(help_text="Price range the guardrails allowed")
     model_version = serializers.IntegerField()
     model_algorithm = serializers.CharField()
@@ -197,12 +210,30 @@ class BulkApplyInputSerializer(serializers.Serializer):
 
 
 class BulkApplyResultSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    applied = serializers.BooleanField()
-    detail = serializers.CharField()
+    """A ``pricing.services.price_changes.Decision``: applied with the price move, or the refusal."""
+
+    id = serializers.IntegerField(source="recommendation_id")
+    applied = serializers.BooleanField(source="done")
+    detail = serializers.SerializerMethodField()
+
+    def get_detail(self, decision) -> str:
+        if not decision.done:
+            return decision.refusal
+        change = decision.price_change
+        return f"{change.old_price_tokens} -> {change.new_price_tokens} tokens"
 
 
 class BulkApplyOutputSerializer(serializers.Serializer):
+    """The decisions of one bulk apply, with how many were applied and refused."""
+
     applied = serializers.IntegerField()
     refused = serializers.IntegerField()
     results = BulkApplyResultSerializer(many=True)
+
+    def to_representation(self, decisions):
+        applied = sum(decision.done for decision in decisions)
+        return {
+            "applied": applied,
+            "refused": len(decisions) - applied,
+            "results": BulkApplyResultSerializer(decisions, many=True).data,
+        }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -22,16 +22,10 @@ from pricing.api.serializers import (
     RecommendationSerializer,
 )
 from pricing.models import PriceRecommendation
+from pricing.services.forecasts import optimise_course, what_if, what_if_new_course
 from pricing.services.model_source import production_demand
-from pricing.services.recommendations import (
-    apply_recommendation,
-    dismiss_recommendation,
-    optimise_course,
-    what_if,
-    what_if_new_course,
-)
+from pricing.services.price_changes import apply_recommendation, apply_recommendations, dismiss_recommendation
 from tokenecon.api.permissions import OwnsCourseOrStaff, roles_allowed
-from tokenecon.errors import TokenEconomyError
 from tokenecon.models import Course
 
 ERROR_RESPONSES = {
@@ -53,10 +47,6 @@ class CourseInputView(APIView):
             raise Http404(f"No course {code}.")
         self.check_object_permissions(self.request, course)
         return course
-
-
-def _interval(low: float, high: float) -> dict:
-    return {"low": float(low), "high": float(high)}
 
 
 OPTIMIZE_EXAMPLE = {
@@ -109,51 +99,19 @@ OPTIMIZE_EXAMPLE = {
 )
 class OptimizeView(CourseInputView):
     """The revenue-maximising price (or the admin's objective) for one course inside the guardrails,
-    with the expected change in enrollments and revenue and 95% intervals (the seeds' /optimize)."""
+    with the expected change in enrollments and revenue and 95% intervals."""
 
     def post(self, request):
         data = OptimizeInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         params = data.validated_data
-        course = self.get_course(params["course_id"])
-        r = optimise_course(
-            course=course,
+        optimisation = optimise_course(
+            course=self.get_course(params["course_id"]),
             objective=params.get("objective"),
             current_price=params.get("current_price"),
             current_enrollments=params.get("current_enrollments"),
         )
-        now_q, new_q = r["expected_enrollments_current"], r["expected_enrollments_recommended"]
-        now_rev, new_rev = r["expected_revenue_current"], r["expected_revenue_recommended"]
-        payload = {
-            "course_id": course.code,
-            "objective": r["objective"],
-            "current_price": r["current_price"],
-            "current_enrollments": now_q,
-            "optimal_price": r["recommended_price"],
-            "model_optimal_price": r["model_optimal_price"],
-            "price_change_pct": (r["recommended_price"] / r["current_price"] - 1) * 100,
-            "predicted_enrollments": new_q,
-            "enrollment_change_pct": (new_q / now_q - 1) * 100 if now_q > 0 else 0.0,
-            "current_revenue": now_rev,
-            "optimal_revenue": new_rev,
-            "revenue_increase": new_rev - now_rev,
-            "revenue_increase_pct": r["revenue_change_pct"],
-            "elasticity_coefficient": r["elasticity_current"],
-            "demand_type": "Elastic" if r["elasticity_current"] < -1 else "Inelastic",
-            "confidence": r["confidence"],
-            "recommendation": r["reason"],
-            "intervals": {
-                "current_enrollments": _interval(r["enrollments_current_low"], r["enrollments_current_high"]),
-                "predicted_enrollments": _interval(
-                    r["enrollments_recommended_low"], r["enrollments_recommended_high"]
-                ),
-                "revenue_increase_pct": _interval(r["revenue_change_pct_low"], r["revenue_change_pct_high"]),
-            },
-            "bounds": _interval(r["lower_bound"], r["upper_bound"]),
-            "model_version": r["model_version"],
-            "model_algorithm": r["model_algorithm"],
-        }
-        return Response(OptimizeOutputSerializer(payload).data)
+        return Response(OptimizeOutputSerializer(optimisation).data)
 
 
 @extend_schema(
@@ -360,21 +318,5 @@ class BulkApplyView(APIView):
     def post(self, request):
         data = BulkApplyInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        ids = data.validated_data["ids"]
-        found = {r.pk: r for r in PriceRecommendation.objects.filter(pk__in=ids)}
-        results = []
-        for pk in ids:
-            recommendation = found.get(pk)
-            if recommendation is None:
-                results.append({"id": pk, "applied": False, "detail": "No such recommendation."})
-                continue
-            try:
-                change = apply_recommendation(recommendation=recommendation, user=request.user)
-            except TokenEconomyError as exc:
-                results.append({"id": pk, "applied": False, "detail": str(exc)})
-                continue
-            detail = f"{change.old_price_tokens} -> {change.new_price_tokens} tokens"
-            results.append({"id": pk, "applied": True, "detail": detail})
-        applied = sum(r["applied"] for r in results)
-        payload = {"applied": applied, "refused": len(results) - applied, "results": results}
-        return Response(BulkApplyOutputSerializer(payload).data, status=status.HTTP_200_OK)
+        decisions = apply_recommendations(ids=data.validated_data["ids"], user=request.user)
+        return Response(BulkApplyOutputSerializer(decisions).data)

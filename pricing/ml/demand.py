@@ -1,4 +1,5 @@
-"""The demand models (the seeds' six and a semi-log one) and the naive baseline.
+"""The demand models (log-log, quadratic and cubic in log price, semi-log, GAM, random forest and
+gradient boosting) and the naive baseline.
 
 Every model predicts expected weekly enrollments as ``course effect x multiplier(features)``.
 The course effect (a per-course level, exp of a fixed effect) absorbs everything fixed about a
@@ -13,8 +14,8 @@ analytic for the polynomial and semi-log families, central finite differences on
 For courses never seen in training (course-grouped cross-validation) the level comes from a
 cold-start regression on course facts.
 
-The naive baseline regresses log mean enrollments on log mean price across courses: it is what
-the seeds did and it falls for the confounding; it is shown, never selected.
+The naive baseline regresses log mean enrollments on log mean price across courses: a pooled
+cross-sectional slope that falls for the confounding; it is shown, never selected.
 """
 
 from __future__ import annotations

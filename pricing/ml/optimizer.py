@@ -53,7 +53,7 @@ def objective_values(
     raise ValueError(f"Unknown objective {objective!r}: revenue, teacher_earnings or enrollments.")
 
 
-def _evaluate(model: DemandModel, rows: pd.DataFrame, prices: np.ndarray) -> np.ndarray:
+def expected_enrollments_at(model: DemandModel, rows: pd.DataFrame, prices: np.ndarray) -> np.ndarray:
     """Expected enrollments per 30 days for every course (rows) at every price (columns)."""
     n, g = prices.shape
     repeated = rows.iloc[np.repeat(np.arange(n), g)].reset_index(drop=True)
@@ -88,17 +88,19 @@ def optimise_prices(
         high = np.maximum(high, low)
     steps = np.linspace(0.0, 1.0, grid_points)
     grid = np.exp(np.log(low)[:, None] + (np.log(high) - np.log(low))[:, None] * steps[None, :])
-    values = objective_values(objective, grid, _evaluate(model, rows, grid), commission_rate)
+    values = objective_values(objective, grid, expected_enrollments_at(model, rows, grid), commission_rate)
     best = np.argmax(values, axis=1)
     # Refine between the neighbours of the best grid point.
     left = grid[np.arange(len(rows)), np.maximum(best - 1, 0)]
     right = grid[np.arange(len(rows)), np.minimum(best + 1, grid_points - 1)]
     fine = left[:, None] + (right - left)[:, None] * np.linspace(0, 1, 17)[None, :]
-    fine_values = objective_values(objective, fine, _evaluate(model, rows, fine), commission_rate)
+    fine_values = objective_values(
+        objective, fine, expected_enrollments_at(model, rows, fine), commission_rate
+    )
     optimum = fine[np.arange(len(rows)), np.argmax(fine_values, axis=1)]
     recommended = np.clip(np.round(optimum), np.ceil(low), np.floor(high))
     recommended = np.where(np.ceil(low) > np.floor(high), np.round(low), recommended)
-    at_both = _evaluate(model, rows, np.column_stack([current, recommended]))
+    at_both = expected_enrollments_at(model, rows, np.column_stack([current, recommended]))
     elasticity_now = model.elasticity(rows, current)
     elasticity_new = model.elasticity(rows, recommended)
     return pd.DataFrame(

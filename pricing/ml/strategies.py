@@ -1,4 +1,5 @@
-"""The seeds' pricing strategies as explained adjustments on top of the model's optimum.
+"""Pricing strategies (elasticity, competitive, lifecycle, time-based, bundles) as explained
+adjustments on top of the model's optimum.
 
 Each strategy proposes a price and says why; an active strategy with weight w moves the
 recommendation w of the way from the model's optimum toward its proposal. The elasticity-based
@@ -13,6 +14,8 @@ from datetime import date
 
 import numpy as np
 
+from pricing.ml.elasticity import demand_type
+
 
 @dataclass(frozen=True)
 class Adjustment:
@@ -26,12 +29,8 @@ class Adjustment:
         return asdict(self)
 
 
-def demand_type(elasticity: float) -> str:
-    return "elastic" if elasticity < -1 else "inelastic"
-
-
 def elasticity_strategy(*, optimum: float, current: float, elasticity: float) -> Adjustment:
-    kind = demand_type(elasticity)
+    kind = demand_type(elasticity).lower()
     direction = "lower" if optimum < current else "higher" if optimum > current else "the same"
     why = (
         f"Demand is {kind} at {current:.0f} tokens (elasticity {elasticity:.2f}): "

@@ -12,7 +12,7 @@ import pytest
 from analytics.services.pipeline import start_pipeline_run
 from analytics.services.registry import clear_model_cache
 from pricing.models import PriceRecommendation
-from pricing.services.recommendations import compute_recommendations
+from pricing.services.advice import compute_recommendations
 from tests.pricing.db_world import load_synthetic_world
 from tokenecon.models import Course, PriceChange
 

@@ -12,6 +12,9 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from analytics.services.pipeline import start_pipeline_run
+from analytics.services.registry import clear_model_cache
+from pricing.services.advice import compute_recommendations
 from tests.pricing.synthetic import synthetic_tables
 from tokenecon.models import Course, Enrollment, Learner, PriceChange, Teacher
 
@@ -93,10 +96,6 @@ def load_synthetic_world(*, n_courses: int = 150, weeks: int = 30, seed: int = 0
 def trained_world(*, seed: int, n_courses: int = 60, weeks: int = 30, advice: bool = True):
     """A committed synthetic world with a production demand model (and stored price advice);
     everything is flushed afterwards. For module-scoped fixtures inside ``django_db_blocker.unblock()``."""
-    from analytics.services.pipeline import start_pipeline_run
-    from analytics.services.registry import clear_model_cache
-    from pricing.services.recommendations import compute_recommendations
-
     load_synthetic_world(n_courses=n_courses, weeks=weeks, seed=seed)
     clear_model_cache()
     run = start_pipeline_run(kind="demand", sync=True, params={"bootstrap_reps": 2, "cv_folds": 2})

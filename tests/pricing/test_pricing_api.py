@@ -60,7 +60,7 @@ def _applicable_teacher() -> Teacher:
 # --- optimize ------------------------------------------------------------------------------
 
 
-def test_optimize_returns_the_seeds_fields_with_intervals_and_model_version(teachers):
+def test_optimize_returns_the_price_change_fields_with_intervals_and_model_version(teachers):
     response = client_for(teachers["own"].user).post(
         OPTIMIZE, {"course_id": teachers["own_course"].code}, format="json"
     )
@@ -375,3 +375,16 @@ def test_schema_documents_the_pricing_endpoints(trained_world):
     for path in (OPTIMIZE, PREDICT, RECOMMENDATIONS, f"{RECOMMENDATIONS}{{id}}/apply/"):
         assert path in schema["paths"], path
     assert "examples" in str(schema["paths"][OPTIMIZE]["post"])
+
+
+def test_optimize_and_the_model_elasticities_name_demand_types_alike(teachers):
+    """Both endpoints use ``pricing.ml.elasticity.demand_type``: "Elastic" or "Inelastic"."""
+    client = client_for(StaffFactory())
+    optimised = client.post(OPTIMIZE, {"course_id": teachers["own_course"].code}, format="json").json()
+    categories = client.get("/api/v1/models/demand/elasticities/").json()["categories"]
+    assert categories
+    for row in categories:
+        assert row["demand_type"] == ("Elastic" if row["elasticity"] < -1 else "Inelastic")
+    assert optimised["demand_type"] == (
+        "Elastic" if optimised["elasticity_coefficient"] < -1 else "Inelastic"
+    )

@@ -1,25 +1,28 @@
 """Price advice on a trained production model: batch computation, guardrails, apply and dismiss,
 and the Celery task and beat schedule around them."""
 
+from datetime import timedelta
+from io import StringIO
+
 import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.utils import timezone
 
 from analytics.services.pipeline import start_pipeline_run
 from analytics.services.registry import clear_model_cache
-from pricing.models import PriceRecommendation
-from pricing.services.recommendations import (
-    NotAdvisable,
-    apply_recommendation,
-    compute_recommendations,
-    dismiss_recommendation,
-    optimise_course,
-    pricing_settings,
-)
+from pricing.errors import NotAdvisable
+from pricing.models import AdviceRun, PriceRecommendation
+from pricing.selectors import pricing_settings
+from pricing.services import advice
+from pricing.services.advice import compute_recommendations, optimise_catalog
+from pricing.services.forecasts import optimise_course
+from pricing.services.price_changes import apply_recommendation, dismiss_recommendation
 from pricing.tasks import compute_price_recommendations
-from tests.factories import StaffFactory
+from tests.factories import EnrollmentFactory, LearnerFactory, PricingSettingsFactory, StaffFactory
 from tests.pricing.db_world import load_synthetic_world
+from tests.pricing.factories import AdviceRunFactory
 from tokenecon.celery import app as celery_app
 from tokenecon.models import Course, PriceChange, PriceChangeSource
 
@@ -93,6 +96,7 @@ def test_every_recommended_price_respects_the_guardrails(trained_world):
     Course.objects.bulk_update(courses[:11], ["price_floor_tokens"])
     compute_recommendations()
     step = float(pricing_settings().max_change_pct) / 100
+    assert _pending().count() == N_COURSES
     for r in _pending().select_related("course"):
         price, current = r.recommended_price_tokens, r.current_price_tokens
         assert settings.TOKEN_PRICE_MIN <= price <= settings.TOKEN_PRICE_MAX, r
@@ -103,10 +107,9 @@ def test_every_recommended_price_respects_the_guardrails(trained_world):
 
 
 def test_a_smaller_max_change_narrows_every_recommendation(trained_world):
-    config = pricing_settings()
-    config.max_change_pct = 5
-    config.save()
+    PricingSettingsFactory(max_change_pct=5)
     compute_recommendations()
+    assert _pending().count() == N_COURSES
     for r in _pending():
         assert (
             abs(r.recommended_price_tokens / r.current_price_tokens - 1) <= 0.05 + 1 / r.current_price_tokens
@@ -114,10 +117,9 @@ def test_a_smaller_max_change_narrows_every_recommendation(trained_world):
 
 
 def test_uncertain_course_gets_no_change_and_low_confidence(trained_world):
-    config = pricing_settings()
-    config.min_enrollments_for_advice = 10**6
-    config.save()
+    PricingSettingsFactory(min_enrollments_for_advice=10**6)
     compute_recommendations()
+    assert _pending().count() == N_COURSES
     for r in _pending():
         assert r.recommended_price_tokens == r.current_price_tokens
         assert r.confidence == PriceRecommendation.Confidence.LOW
@@ -128,9 +130,7 @@ def test_course_with_few_enrollments_is_not_advised_to_move(trained_world):
     counts = {c.pk: c.enrollments.count() for c in Course.objects.all()}
     fewest = min(counts, key=counts.get)
     most = max(counts, key=counts.get)
-    config = pricing_settings()
-    config.min_enrollments_for_advice = counts[fewest] + 1
-    config.save()
+    PricingSettingsFactory(min_enrollments_for_advice=counts[fewest] + 1)
     compute_recommendations()
     uncertain = _pending().get(course_id=fewest)
     assert uncertain.confidence == "low"
@@ -189,13 +189,13 @@ def test_dismiss_keeps_the_price_and_records_who(trained_world):
 def test_optimise_course_rescales_to_the_given_enrollments_and_starting_price(trained_world):
     course = Course.objects.order_by("pk").first()
     plain = optimise_course(course=course)
-    scaled = optimise_course(course=course, current_enrollments=plain["expected_enrollments_current"] * 3)
-    assert scaled["expected_enrollments_current"] == pytest.approx(plain["expected_enrollments_current"] * 3)
-    assert scaled["recommended_price"] == plain["recommended_price"]
+    scaled = optimise_course(course=course, current_enrollments=plain.expected_enrollments_current * 3)
+    assert scaled.expected_enrollments_current == pytest.approx(plain.expected_enrollments_current * 3)
+    assert scaled.recommended_price == plain.recommended_price
     moved = optimise_course(course=course, current_price=200)
-    assert moved["current_price"] == 200
+    assert moved.current_price == 200
     step = float(pricing_settings().max_change_pct) / 100
-    assert 200 * (1 - step) - 1 <= moved["recommended_price"] <= 200 * (1 + step) + 1
+    assert 200 * (1 - step) - 1 <= moved.recommended_price <= 200 * (1 + step) + 1
 
 
 def test_the_task_computes_recommendations(trained_world):
@@ -213,23 +213,10 @@ def test_beat_runs_the_nightly_advice_and_the_stale_run_sweep():
 
 def _plant_co_enrollments(first: Course, second: Course, learners: int = 12) -> None:
     """Learners who took both courses (a pair the catalog's co-enrollment will find)."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from tests.factories import LearnerFactory
-    from tokenecon.models import Enrollment
-
     when = timezone.now() - timedelta(days=3)
     for learner in LearnerFactory.create_batch(learners):
         for course in (first, second):
-            Enrollment.objects.create(
-                learner=learner,
-                course=course,
-                enrolled_at=when,
-                list_price_tokens=course.price_tokens,
-                price_paid_tokens=course.price_tokens,
-            )
+            EnrollmentFactory(learner=learner, course=course, enrolled_at=when)
 
 
 def _bundle_row(course: Course) -> dict:
@@ -250,9 +237,78 @@ def test_stored_advice_offers_a_bundle_beside_the_price_and_the_setting_turns_it
     assert (
         "learners took both" in row["explanation"] and "tokens of revenue per 30 days" in row["explanation"]
     )
-    config = pricing_settings()
-    config.bundles_active = False
-    config.save()
+    PricingSettingsFactory(bundles_active=False)
     compute_recommendations()
     assert _bundle_row(first)["active"] is False
     assert _bundle_row(first)["explanation"].startswith("No bundle")
+
+
+# --- advice runs: the background recompute and its progress ---------------------------------------
+
+
+def test_chunked_optimisation_reports_progress_and_gives_the_prices_of_one_batch(trained_world, monkeypatch):
+    whole = optimise_catalog()
+    monkeypatch.setattr(advice, "ADVICE_CHUNK_COURSES", 30)
+    steps = []
+    chunked = optimise_catalog(on_progress=lambda done, total: steps.append((done, total)))
+    assert steps == [(30, N_COURSES), (60, N_COURSES), (N_COURSES, N_COURSES)]
+    assert chunked["course_id"].tolist() == whole["course_id"].tolist()
+    assert chunked["recommended_price"].tolist() == whole["recommended_price"].tolist()
+    assert chunked["confidence"].tolist() == whole["confidence"].tolist()
+    assert chunked["strategies"].tolist() == whole["strategies"].tolist()
+    assert np.allclose(chunked["expected_revenue_recommended"], whole["expected_revenue_recommended"])
+
+
+def test_advice_run_writes_real_progress_per_chunk_and_ends_succeeded_at_100(trained_world, monkeypatch):
+    monkeypatch.setattr(advice, "ADVICE_CHUNK_COURSES", 30)
+    staff = StaffFactory()
+    run = AdviceRunFactory(started_by=staff)
+    seen = []
+    optimise = advice.optimise_catalog
+
+    def optimise_and_read_the_row(**kwargs):
+        report = kwargs.pop("on_progress")
+
+        def read_after(done: int, total: int) -> None:
+            report(done, total)
+            seen.append(
+                AdviceRun.objects.values_list("status", "progress_pct", "courses_done", "courses_total").get(
+                    pk=run.pk
+                )
+            )
+
+        return optimise(**kwargs, on_progress=read_after)
+
+    monkeypatch.setattr(advice, "optimise_catalog", optimise_and_read_the_row)
+    assert compute_price_recommendations.apply(args=[run.pk]).get() == N_COURSES
+    assert seen == [
+        ("running", 37, 30, N_COURSES),
+        ("running", 75, 60, N_COURSES),
+        ("running", 99, N_COURSES, N_COURSES),
+    ]
+    run.refresh_from_db()
+    assert (run.status, run.progress_pct, run.courses_done, run.recommendations_stored) == (
+        "succeeded",
+        100,
+        N_COURSES,
+        N_COURSES,
+    )
+    assert run.started_by == staff and run.started_at <= run.finished_at and run.error == ""
+    assert _pending().count() == N_COURSES
+
+
+def test_the_nightly_task_and_the_command_record_a_run_of_the_whole_catalog(trained_world):
+    compute_price_recommendations.apply().get()
+    nightly = AdviceRun.objects.get()
+    assert nightly.status == "succeeded" and nightly.started_by is None
+    assert nightly.recommendations_stored == N_COURSES
+    out = StringIO()
+    call_command("recommend_prices", stdout=out)
+    assert f"Stored {N_COURSES} price recommendations" in out.getvalue()
+    assert AdviceRun.objects.filter(status="succeeded").count() == 2
+
+
+def test_a_finished_run_is_not_run_again(trained_world):
+    run = AdviceRunFactory(status="succeeded", progress_pct=100, recommendations_stored=3)
+    assert compute_price_recommendations.apply(args=[run.pk]).get() == 3
+    assert not _pending().exists()

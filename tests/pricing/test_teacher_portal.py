@@ -7,9 +7,12 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
-from pricing.models import PriceRecommendation
+from pricing.models import AdviceRun, PriceRecommendation
+from pricing.tasks import compute_price_recommendations
 from tests.factories import LearnerFactory, StaffFactory, TeacherFactory
+from tests.helpers import signed_in
 from tests.pricing.db_world import trained_world as priced_world
+from tests.pricing.factories import AdviceRunFactory
 from tokenecon.models import Account, AccountKind, Course, PriceChange, Teacher
 from tokenecon.services.accounts import pay_out_teacher, top_up_wallet
 from tokenecon.services.enrollment import purchase_course
@@ -44,12 +47,6 @@ def moving_advice() -> PriceRecommendation:
     pytest.fail("No price-moving advice in the test world.")
 
 
-def login(client, user):
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
 def course_urls(code: str) -> dict[str, str]:
     return {
         "page": reverse("pricing:course_detail", args=[code]),
@@ -64,18 +61,18 @@ def test_portal_home_by_role(client, world):
     url = reverse("pricing:teacher_home")
     response = client.get(url)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-    assert login(client, LearnerFactory().user).get(url).status_code == 403
-    assert login(client, world["teacher"].user).get(url).status_code == 200
+    assert signed_in(client, LearnerFactory().user).get(url).status_code == 403
+    assert signed_in(client, world["teacher"].user).get(url).status_code == 200
     # Staff have their own list of every course.
-    assert login(client, StaffFactory()).get(url).status_code == 403
+    assert signed_in(client, StaffFactory()).get(url).status_code == 403
 
 
 def test_staff_course_list_by_role(client, world):
     url = reverse("pricing:staff_courses")
     assert client.get(url).status_code == 302
-    assert login(client, LearnerFactory().user).get(url).status_code == 403
-    assert login(client, world["teacher"].user).get(url).status_code == 403
-    assert login(client, StaffFactory()).get(url).status_code == 200
+    assert signed_in(client, LearnerFactory().user).get(url).status_code == 403
+    assert signed_in(client, world["teacher"].user).get(url).status_code == 403
+    assert signed_in(client, StaffFactory()).get(url).status_code == 200
 
 
 def test_staff_apply_selected_advice_in_bulk(client, trained_world):
@@ -84,10 +81,10 @@ def test_staff_apply_selected_advice_in_bulk(client, trained_world):
     url = reverse("pricing:apply_selected")
     data = {"recommendation": [r.pk for r in moving]}
     assert client.post(url, data).status_code == 302
-    assert login(client, LearnerFactory().user).post(url, data).status_code == 403
-    assert login(client, TeacherFactory().user).post(url, data).status_code == 403
+    assert signed_in(client, LearnerFactory().user).post(url, data).status_code == 403
+    assert signed_in(client, TeacherFactory().user).post(url, data).status_code == 403
     staff = StaffFactory()
-    page = login(client, staff).post(url, data, follow=True).content.decode()
+    page = signed_in(client, staff).post(url, data, follow=True).content.decode()
     assert f"Applied {len(moving)} recommendation(s)." in page
     for recommendation in moving:
         recommendation.refresh_from_db()
@@ -104,12 +101,12 @@ def test_course_pages_by_role(client, world, kind):
     client.defaults["HTTP_HX_REQUEST"] = "true"
     response = client.get(own)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-    assert login(client, LearnerFactory().user).get(own).status_code == 403
-    login(client, world["teacher"].user)
+    assert signed_in(client, LearnerFactory().user).get(own).status_code == 403
+    signed_in(client, world["teacher"].user)
     assert client.get(own).status_code == 200
     assert client.get(other).status_code == 404
     assert client.get(course_urls("C99999")[kind]).status_code == 404
-    login(client, StaffFactory())
+    signed_in(client, StaffFactory())
     assert client.get(own).status_code == 200
     assert client.get(other).status_code == 200
 
@@ -121,9 +118,9 @@ def test_decisions_by_role(client, trained_world, action):
     data = {"recommendation": advice.pk}
     response = client.post(url, data)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
-    assert login(client, LearnerFactory().user).post(url, data).status_code == 403
-    assert login(client, TeacherFactory().user).post(url, data).status_code == 404
-    login(client, advice.course.teacher.user)
+    assert signed_in(client, LearnerFactory().user).post(url, data).status_code == 403
+    assert signed_in(client, TeacherFactory().user).post(url, data).status_code == 404
+    signed_in(client, advice.course.teacher.user)
     assert client.get(url).status_code == 405
     advice.refresh_from_db()
     assert advice.status == "pending"
@@ -132,9 +129,9 @@ def test_decisions_by_role(client, trained_world, action):
 def test_earnings_page_by_role(client, world):
     url = reverse("pricing:earnings")
     assert client.get(url).status_code == 302
-    assert login(client, LearnerFactory().user).get(url).status_code == 403
-    assert login(client, StaffFactory()).get(url).status_code == 403
-    assert login(client, world["teacher"].user).get(url).status_code == 200
+    assert signed_in(client, LearnerFactory().user).get(url).status_code == 403
+    assert signed_in(client, StaffFactory()).get(url).status_code == 403
+    assert signed_in(client, world["teacher"].user).get(url).status_code == 200
 
 
 def test_recompute_button_is_staff_only_and_queues_the_task(
@@ -142,58 +139,80 @@ def test_recompute_button_is_staff_only_and_queues_the_task(
 ):
     url = reverse("pricing:compute_recommendations")
     assert client.post(url).status_code == 302
-    assert login(client, LearnerFactory().user).post(url).status_code == 403
-    assert login(client, TeacherFactory().user).post(url).status_code == 403
-    login(client, StaffFactory())
-    with mock.patch("pricing.tasks.compute_price_recommendations.apply_async") as apply_async:
+    assert signed_in(client, LearnerFactory().user).post(url).status_code == 403
+    assert signed_in(client, TeacherFactory().user).post(url).status_code == 403
+    staff = StaffFactory()
+    signed_in(client, staff)
+    with mock.patch("pricing.services.advice.current_app") as celery:
         with django_capture_on_commit_callbacks(execute=True):
             response = client.post(url)
     assert response.status_code == 302
-    task_id = apply_async.call_args.kwargs["task_id"]
-    assert client.session["pricing_advice_task"] == task_id
-    # The courses page follows that task.
+    run = AdviceRun.objects.get()
+    assert run.status == "queued" and run.started_by == staff
+    celery.send_task.assert_called_once_with("pricing.compute_price_recommendations", args=[run.pk])
+    # The courses page follows that run.
     page = client.get(reverse("pricing:staff_courses")).content.decode()
-    assert reverse("pricing:advice_task_status", args=[task_id]) in page
+    assert reverse("pricing:advice_run_status", args=[run.pk]) in page
     assert client.get(url).status_code == 405
 
 
-def test_recompute_progress_polls_until_the_task_has_finished(client, trained_world):
-    from django_celery_results.models import TaskResult
-
-    task_id = "6f1d3c1e-9a7b-4c55-8d0e-3b1f2a4c5d6e"
-    status_url = reverse("pricing:advice_task_status", args=[task_id])
-    assert login(client, TeacherFactory().user).get(status_url).status_code == 403
-    login(client, StaffFactory())
-    session = client.session
-    session["pricing_advice_task"] = task_id
-    session.save()
-    queued = client.get(status_url).content.decode()
+def test_recompute_progress_polls_until_the_run_has_finished(client, trained_world):
+    run = AdviceRunFactory()
+    status_url = reverse("pricing:advice_run_status", args=[run.pk])
+    assert signed_in(client, TeacherFactory().user).get(status_url).status_code == 403
+    signed_in(client, StaffFactory())
+    queued = client.get(status_url, HTTP_HX_REQUEST="true").content.decode()
     assert "queued" in queued and 'hx-trigger="every 1s"' in queued
-    TaskResult.objects.create(task_id=task_id, status="STARTED", result="null")
-    running = client.get(status_url).content.decode()
+    AdviceRun.objects.filter(pk=run.pk).update(
+        status="running", progress_pct=40, courses_done=800, courses_total=2000
+    )
+    running = client.get(status_url, HTTP_HX_REQUEST="true").content.decode()
     assert "running" in running and 'hx-trigger="every 1s"' in running
-    TaskResult.objects.filter(task_id=task_id).update(status="SUCCESS", result="2000")
-    done = client.get(status_url).content.decode()
+    assert "800 of 2,000 courses" in running and 'aria-valuenow="40"' in running
+    AdviceRun.objects.filter(pk=run.pk).update(
+        status="succeeded", progress_pct=100, recommendations_stored=2000
+    )
+    done = client.get(status_url, HTTP_HX_REQUEST="true").content.decode()
     assert "2,000 recommendations stored" in done
     assert "hx-trigger" not in done
     # Finished: the courses page stops following it.
-    assert "pricing_advice_task" not in client.session
     assert "advice-task" not in client.get(reverse("pricing:staff_courses")).content.decode()
 
 
 def test_recompute_progress_shows_a_failure(client, trained_world):
-    from django_celery_results.models import TaskResult
-
-    task_id = "0b6c2a8e-1f3d-4e5a-9c7b-2d4e6f8a0b1c"
-    TaskResult.objects.create(
-        task_id=task_id,
-        status="FAILURE",
-        result='{"exc_type": "NoDemandModel", "exc_message": ["No demand model in production"], '
-        '"exc_module": "pricing.services.model_source"}',
+    run = AdviceRunFactory(status="failed", error="No demand model in production")
+    body = signed_in(client, StaffFactory()).get(
+        reverse("pricing:advice_run_status", args=[run.pk]), HTTP_HX_REQUEST="true"
     )
-    body = login(client, StaffFactory()).get(reverse("pricing:advice_task_status", args=[task_id]))
     assert "Failed" in body.content.decode()
     assert "No demand model in production" in body.content.decode()
+    assert "hx-trigger" not in body.content.decode()
+
+
+def test_recompute_progress_without_htmx_is_a_page_and_with_htmx_the_card(client, trained_world):
+    run = AdviceRunFactory(status="running", progress_pct=10)
+    signed_in(client, StaffFactory())
+    url = reverse("pricing:advice_run_status", args=[run.pk])
+    page = client.get(url)
+    card = client.get(url, HTTP_HX_REQUEST="true")
+    assert "<html" in page.content.decode() and 'id="advice-task"' in page.content.decode()
+    assert "<html" not in card.content.decode() and 'id="advice-task"' in card.content.decode()
+    assert "HX-Request" in page["Vary"] and "HX-Request" in card["Vary"]
+    assert client.get(reverse("pricing:advice_run_status", args=[run.pk + 1000])).status_code == 404
+
+
+def test_pressing_recompute_runs_the_task_to_completion_and_the_card_stops_polling(
+    client, trained_world, django_capture_on_commit_callbacks
+):
+    signed_in(client, StaffFactory())
+    with mock.patch("pricing.services.advice.current_app") as celery:
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(reverse("pricing:compute_recommendations"))
+    (run_id,) = celery.send_task.call_args.kwargs["args"]
+    assert compute_price_recommendations.apply(args=[run_id]).get() == Course.objects.count()
+    card = client.get(reverse("pricing:advice_run_status", args=[run_id]), HTTP_HX_REQUEST="true")
+    assert f"{Course.objects.count()} recommendations stored" in card.content.decode()
+    assert "hx-trigger" not in card.content.decode()
 
 
 # --- what the pages show -------------------------------------------------------------------------
@@ -201,7 +220,7 @@ def test_recompute_progress_shows_a_failure(client, trained_world):
 
 def test_home_lists_own_courses_with_advice_and_badge(client, world):
     teacher = world["teacher"]
-    body = login(client, teacher.user).get(reverse("pricing:teacher_home")).content.decode()
+    body = signed_in(client, teacher.user).get(reverse("pricing:teacher_home")).content.decode()
     for course in teacher.courses.all():
         assert course.code in body
     assert world["other_course"].code not in body
@@ -214,7 +233,7 @@ def test_home_lists_own_courses_with_advice_and_badge(client, world):
 
 
 def test_staff_list_shows_every_course_paginated(client, trained_world):
-    body = login(client, StaffFactory()).get(reverse("pricing:staff_courses")).content.decode()
+    body = signed_in(client, StaffFactory()).get(reverse("pricing:staff_courses")).content.decode()
     assert "Recompute price advice" in body
     assert body.count('href="/teacher/courses/C') == min(50, Course.objects.count())
 
@@ -222,7 +241,7 @@ def test_staff_list_shows_every_course_paginated(client, trained_world):
 def test_course_page_shows_curves_slider_strategies_and_history(client, world):
     course = world["course"]
     advice = PriceRecommendation.objects.get(course=course, status="pending")
-    body = login(client, world["teacher"].user).get(course_urls(course.code)["page"]).content.decode()
+    body = signed_in(client, world["teacher"].user).get(course_urls(course.code)["page"]).content.decode()
     assert f"/static/{PLOTLY_JS_STATIC}" in body and "cdn" not in body.lower()
     assert 'id="demand-chart"' in body and 'id="revenue-chart"' in body
     assert "Plotly.newPlot" in body and "tonexty" in body  # curves with shaded bands
@@ -238,7 +257,7 @@ def test_course_page_shows_curves_slider_strategies_and_history(client, world):
 
 
 def test_what_if_answers_with_a_partial_that_changes_with_price(client, world):
-    login(client, world["teacher"].user)
+    signed_in(client, world["teacher"].user)
     url = reverse("pricing:course_what_if", args=[world["course"].code])
     cheap = client.get(url, {"price": 20}, HTTP_HX_REQUEST="true")
     dear = client.get(url, {"price": 300}, HTTP_HX_REQUEST="true")
@@ -249,18 +268,38 @@ def test_what_if_answers_with_a_partial_that_changes_with_price(client, world):
 
 
 def test_what_if_without_htmx_opens_the_course_page_at_that_price(client, world):
-    login(client, world["teacher"].user)
+    signed_in(client, world["teacher"].user)
     code = world["course"].code
     response = client.get(reverse("pricing:course_what_if", args=[code]), {"price": 77})
-    assert response.status_code == 302
-    assert response["Location"] == reverse("pricing:course_detail", args=[code]) + "?price=77"
-    page = client.get(response["Location"]).content.decode()
+    assert response.status_code == 200
+    assert "HX-Request" in response["Vary"]
+    page = response.content.decode()
+    assert "<html" in page and 'id="demand-chart"' in page
     assert 'value="77"' in page and "77 tokens" in page
+
+
+def test_what_if_with_htmx_answers_the_fragment_and_varies_on_hx_request(client, world):
+    signed_in(client, world["teacher"].user)
+    url = reverse("pricing:course_what_if", args=[world["course"].code])
+    response = client.get(url, {"price": 77}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "HX-Request" in response["Vary"]
+    assert "<html" not in response.content.decode() and "77 tokens" in response.content.decode()
+
+
+def test_what_if_without_htmx_and_a_bad_price_shows_the_page_with_the_error(client, world):
+    signed_in(client, world["teacher"].user)
+    course = world["course"]
+    response = client.get(reverse("pricing:course_what_if", args=[course.code]), {"price": "abc"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "<html" in page and 'class="error"' in page
+    assert f'value="{course.price_tokens}"' in page  # the slider stays at today's price
 
 
 @pytest.mark.parametrize("price", ["-5", "0", "abc", "100000", ""])
 def test_what_if_rejects_bad_prices(client, world, price):
-    login(client, world["teacher"].user)
+    signed_in(client, world["teacher"].user)
     response = client.get(
         reverse("pricing:course_what_if", args=[world["course"].code]),
         {"price": price},
@@ -273,7 +312,7 @@ def test_what_if_rejects_bad_prices(client, world, price):
 def test_teacher_applies_advice_and_sees_the_new_price_and_history(client, trained_world):
     advice = moving_advice()
     course = advice.course
-    login(client, course.teacher.user)
+    signed_in(client, course.teacher.user)
     response = client.post(
         reverse("pricing:apply_recommendation", args=[course.code]),
         {"recommendation": advice.pk},
@@ -301,7 +340,7 @@ def test_teacher_applies_advice_and_sees_the_new_price_and_history(client, train
 
 def test_teacher_dismisses_advice(client, trained_world):
     advice = moving_advice()
-    login(client, advice.course.teacher.user)
+    signed_in(client, advice.course.teacher.user)
     response = client.post(
         reverse("pricing:dismiss_recommendation", args=[advice.course.code]), {"recommendation": advice.pk}
     )
@@ -317,7 +356,7 @@ def test_course_page_without_a_model_says_so(client, world, monkeypatch):
         raise model_source.NoDemandModel("No production version of demand.")
 
     monkeypatch.setattr(model_source, "_provider", no_model)
-    response = login(client, world["teacher"].user).get(course_urls(world["course"].code)["page"])
+    response = signed_in(client, world["teacher"].user).get(course_urls(world["course"].code)["page"])
     assert response.status_code == 200
     assert "No production version of demand." in response.content.decode()
 
@@ -332,7 +371,7 @@ def test_earnings_page_shows_weekly_cumulative_earnings_and_payouts(client, worl
             learner=learner, course=course, idempotency_key=f"buy-{i}", at=when + timedelta(hours=1)
         )
     pay_out_teacher(teacher=teacher, amount_tokens=50, idempotency_key="payout-1", memo="March payout")
-    body = login(client, teacher.user).get(reverse("pricing:earnings")).content.decode()
+    body = signed_in(client, teacher.user).get(reverse("pricing:earnings")).content.decode()
     assert 'id="earnings-chart"' in body and "Cumulative earnings" in body
     assert "March payout" in body and "-50" in body
     earned = 2 * course.price_tokens - 2 * round(course.price_tokens * 0.2)
@@ -344,7 +383,7 @@ def test_earnings_page_shows_weekly_cumulative_earnings_and_payouts(client, worl
 
 def test_admin_lists_recommendations_and_applies_selected(client, trained_world):
     advice = moving_advice()
-    login(client, StaffFactory())
+    signed_in(client, StaffFactory())
     listing = client.get("/admin/pricing/pricerecommendation/?status__exact=pending")
     assert listing.status_code == 200
     response = client.post(
@@ -360,14 +399,14 @@ def test_admin_lists_recommendations_and_applies_selected(client, trained_world)
 
 @pytest.mark.parametrize("recommendation", ["", "abc", "-1"])
 def test_decisions_reject_a_malformed_recommendation_id(client, world, recommendation):
-    login(client, world["teacher"].user)
+    signed_in(client, world["teacher"].user)
     url = reverse("pricing:apply_recommendation", args=[world["course"].code])
     assert client.post(url, {"recommendation": recommendation}).status_code == 400
 
 
 def test_decisions_on_another_course_s_recommendation_are_404(client, world):
     advice = PriceRecommendation.objects.filter(course=world["other_course"], status="pending").first()
-    login(client, world["teacher"].user)
+    signed_in(client, world["teacher"].user)
     url = reverse("pricing:apply_recommendation", args=[world["course"].code])
     assert client.post(url, {"recommendation": advice.pk}).status_code == 404
     advice.refresh_from_db()

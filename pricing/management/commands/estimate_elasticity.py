@@ -5,6 +5,7 @@ import json
 import pandas as pd
 from django.core.management.base import BaseCommand, CommandError
 
+from pricing.ml.elasticity import demand_type
 from pricing.ml.panel_regression import PanelSpecError, estimate_elasticity
 
 
@@ -75,11 +76,5 @@ class Command(BaseCommand):
                 f"R²: {result.r2:.4f}"
                 + (f", within R²: {result.r2_within:.4f}" if result.r2_within is not None else "")
             )
-        kind = (
-            "elastic"
-            if result.elasticity < -1
-            else "inelastic"
-            if result.elasticity < 0
-            else "not downward sloping"
-        )
+        kind = demand_type(result.elasticity).lower() if result.elasticity < 0 else "not downward sloping"
         self.stdout.write(f"Demand is {kind} at this estimate.")

@@ -4,8 +4,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from pricing.services.advice import run_advice_recompute
 from pricing.services.model_source import NoDemandModel
-from pricing.services.recommendations import compute_recommendations
 
 
 class Command(BaseCommand):
@@ -14,11 +14,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         started = time.perf_counter()
         try:
-            count = compute_recommendations()
+            run = run_advice_recompute()
         except NoDemandModel as exc:
             raise CommandError(f"{exc} Run `manage.py train` first.") from exc
         self.stdout.write(
             self.style.SUCCESS(
-                f"Stored {count} price recommendations in {time.perf_counter() - started:.1f} s."
+                f"Stored {run.recommendations_stored} price recommendations in "
+                f"{time.perf_counter() - started:.1f} s (advice run {run.pk})."
             )
         )

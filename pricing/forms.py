@@ -1,0 +1,26 @@
+"""Forms of the teacher portal: the what-if price, and which recommendations a decision is about."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+
+
+class WhatIfForm(forms.Form):
+    price = forms.IntegerField(min_value=settings.TOKEN_PRICE_MIN, max_value=settings.TOKEN_PRICE_MAX)
+
+
+class DecisionForm(forms.Form):
+    recommendation = forms.IntegerField(min_value=1)
+
+
+class BulkDecisionForm(forms.Form):
+    """The recommendations ticked on the staff list (only whole numbers are taken)."""
+
+    recommendation = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["recommendation"].choices = [
+            (str(pk), str(pk)) for pk in self.data.getlist("recommendation") if pk.isdigit()
+        ]

@@ -1,0 +1,159 @@
+"""Price writes: set a course's price within its bounds, and apply or dismiss stored advice (an
+applied recommendation is a recorded price change), one by one or many at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from pricing.errors import NotAdvisable, PricingError
+from pricing.models import PriceRecommendation
+from pricing.services.advice import guardrails
+from tokenecon.errors import TokenEconomyError
+from tokenecon.models import Course, PriceChange, PriceChangeSource
+
+NO_SUCH_RECOMMENDATION = "No such recommendation."
+
+
+def set_course_price(
+    *, course: Course, new_price_tokens: int, approved_by, source: str, note: str = ""
+) -> PriceChange:
+    """Change a course's price within the platform bounds and the teacher's floor, and record it."""
+    if (
+        not isinstance(new_price_tokens, int)
+        or new_price_tokens < settings.TOKEN_PRICE_MIN
+        or new_price_tokens > settings.TOKEN_PRICE_MAX
+    ):
+        raise PricingError(
+            f"The price must be a whole number of tokens between {settings.TOKEN_PRICE_MIN} and "
+            f"{settings.TOKEN_PRICE_MAX}, got {new_price_tokens!r}."
+        )
+    with transaction.atomic():
+        locked = Course.objects.select_for_update().get(pk=course.pk)
+        if locked.price_floor_tokens and new_price_tokens < locked.price_floor_tokens:
+            raise PricingError(
+                f"{new_price_tokens} tokens is under the teacher's floor of "
+                f"{locked.price_floor_tokens} tokens."
+            )
+        change = PriceChange.objects.create(
+            course=locked,
+            old_price_tokens=locked.price_tokens,
+            new_price_tokens=new_price_tokens,
+            effective_at=timezone.now(),
+            source=source,
+            approved_by=approved_by,
+            note=note[:255],
+        )
+        Course.objects.filter(pk=locked.pk).update(price_tokens=new_price_tokens)
+        course.price_tokens = new_price_tokens
+    return change
+
+
+def apply_recommendation(*, recommendation: PriceRecommendation, user) -> PriceChange:
+    """Set the course's price to the pending recommendation's (inside today's guardrails)."""
+    with transaction.atomic():
+        locked = (
+            PriceRecommendation.objects.select_for_update().select_related("course").get(pk=recommendation.pk)
+        )
+        if locked.status != PriceRecommendation.Status.PENDING:
+            raise NotAdvisable(f"This recommendation is {locked.status}; only pending ones can be applied.")
+        course = locked.course
+        if course.price_tokens != locked.current_price_tokens:
+            raise NotAdvisable(
+                "The course's price changed since this advice was computed; recompute it first."
+            )
+        low, high = guardrails().bounds(
+            np.array([float(course.price_tokens)]), np.array([float(course.price_floor_tokens or np.nan)])
+        )
+        if not (np.ceil(low[0]) <= locked.recommended_price_tokens <= np.floor(high[0])):
+            raise NotAdvisable("The recommended price is outside today's guardrails.")
+        change = set_course_price(
+            course=course,
+            new_price_tokens=locked.recommended_price_tokens,
+            approved_by=user,
+            source=PriceChangeSource.RECOMMENDATION,
+            note=f"Recommendation {locked.pk} (model v{locked.model_version})",
+        )
+        locked.status = PriceRecommendation.Status.APPLIED
+        locked.decided_by = user
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["status", "decided_by", "decided_at"])
+        recommendation.status = locked.status
+    return change
+
+
+def dismiss_recommendation(*, recommendation: PriceRecommendation, user) -> PriceRecommendation:
+    """Keep the course's price and mark the pending recommendation dismissed by ``user``."""
+    with transaction.atomic():
+        locked = PriceRecommendation.objects.select_for_update().get(pk=recommendation.pk)
+        if locked.status != PriceRecommendation.Status.PENDING:
+            raise NotAdvisable(f"This recommendation is {locked.status}; only pending ones can be dismissed.")
+        locked.status = PriceRecommendation.Status.DISMISSED
+        locked.decided_by = user
+        locked.decided_at = timezone.now()
+        locked.save(update_fields=["status", "decided_by", "decided_at"])
+    return locked
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What became of one recommendation of a bulk decision: done, or refused with the reason."""
+
+    recommendation_id: int
+    recommendation: PriceRecommendation | None  # None: no such recommendation
+    refusal: str = ""
+    price_change: PriceChange | None = None  # the change an applied recommendation wrote
+
+    @property
+    def done(self) -> bool:
+        return not self.refusal
+
+    @property
+    def subject(self) -> str:
+        """What the decision was about, for a message: the course's code, or the unknown id."""
+        if self.recommendation is None:
+            return f"Recommendation {self.recommendation_id}"
+        return self.recommendation.course.code
+
+
+def apply_recommendations(*, ids: list[int], user) -> list[Decision]:
+    """Apply each recommendation of ``ids`` (in that order) on its own: one that cannot be applied
+    is refused with the reason and the others are still applied."""
+
+    def apply(recommendation: PriceRecommendation) -> PriceChange:
+        return apply_recommendation(recommendation=recommendation, user=user)
+
+    return _decide_each(ids, apply)
+
+
+def dismiss_recommendations(*, ids: list[int], user) -> list[Decision]:
+    """Dismiss each recommendation of ``ids`` on its own, refusing those that are not pending."""
+
+    def dismiss(recommendation: PriceRecommendation) -> None:
+        dismiss_recommendation(recommendation=recommendation, user=user)
+
+    return _decide_each(ids, dismiss)
+
+
+def _decide_each(
+    ids: list[int], decide: Callable[[PriceRecommendation], PriceChange | None]
+) -> list[Decision]:
+    found = PriceRecommendation.objects.select_related("course").in_bulk(ids)
+    decisions = []
+    for pk in ids:
+        recommendation = found.get(pk)
+        if recommendation is None:
+            decisions.append(Decision(pk, None, refusal=NO_SUCH_RECOMMENDATION))
+            continue
+        try:
+            change = decide(recommendation)
+        except TokenEconomyError as exc:
+            decisions.append(Decision(pk, recommendation, refusal=str(exc) or type(exc).__name__))
+        else:
+            decisions.append(Decision(pk, recommendation, price_change=change))
+    return decisions
