@@ -267,3 +267,12 @@ class ModelVersionFactory(factory.django.DjangoModelFactory):
     version = factory.Sequence(lambda n: n + 1)
     algorithm = "linear"
     artifact_path = factory.LazyAttribute(lambda v: f"{v.name}/v{v.version}.joblib")
+
+
+class AdviceRunFactory(factory.django.DjangoModelFactory):
+    """A queued recompute of the whole catalog's price advice."""
+
+    class Meta:
+        model = "pricing.AdviceRun"
+
+    status = "queued"

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from analytics.models import ModelVersion
+from pricing.ml.elasticity import DEMAND_TYPES
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
@@ -35,7 +36,7 @@ class CategoryElasticitySerializer(serializers.Serializer):
     upper = serializers.FloatField(allow_null=True, help_text="95% interval, upper end")
     courses = serializers.IntegerField()
     interval = serializers.CharField(help_text="How the interval was computed")
-    demand_type = serializers.CharField()
+    demand_type = serializers.ChoiceField(choices=DEMAND_TYPES)
 
 
 class ElasticitiesSerializer(serializers.Serializer):

@@ -6,8 +6,7 @@ from pricing.models import AdviceRun
 from pricing.services import model_source
 from pricing.services.advice import run_advice_recompute, start_advice_recompute
 from pricing.tasks import compute_price_recommendations
-from tests.factories import StaffFactory
-from tests.pricing.factories import AdviceRunFactory
+from tests.factories import AdviceRunFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,12 +1,12 @@
 """The pricing API: who may call what, input validation, and the answers' shape."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from pricing.models import PriceRecommendation
 from pricing.services import model_source
 from pricing.services.model_source import NoDemandModel
 from tests.factories import LearnerFactory, StaffFactory, TeacherFactory
+from tests.helpers import api_client_for
 from tests.pricing.db_world import trained_world as priced_world
 from tokenecon.models import Course, PriceChange, Teacher
 
@@ -23,13 +23,6 @@ def trained_world(django_db_setup, django_db_blocker):
     """A small world with a production demand model and stored advice, shared by this module."""
     with django_db_blocker.unblock(), priced_world(seed=2) as run:
         yield run
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 @pytest.fixture
@@ -61,7 +54,7 @@ def _applicable_teacher() -> Teacher:
 
 
 def test_optimize_returns_the_price_change_fields_with_intervals_and_model_version(teachers):
-    response = client_for(teachers["own"].user).post(
+    response = api_client_for(teachers["own"].user).post(
         OPTIMIZE, {"course_id": teachers["own_course"].code}, format="json"
     )
     assert response.status_code == 200, response.content
@@ -90,7 +83,7 @@ def test_optimize_returns_the_price_change_fields_with_intervals_and_model_versi
 
 
 def test_optimize_with_current_price_and_enrollments_starts_from_them(teachers):
-    response = client_for(StaffFactory()).post(
+    response = api_client_for(StaffFactory()).post(
         OPTIMIZE,
         {
             "course_id": teachers["own_course"].code,
@@ -120,13 +113,13 @@ def test_optimize_with_current_price_and_enrollments_starts_from_them(teachers):
     ],
 )
 def test_optimize_rejects_bad_input_naming_the_field(teachers, payload, field):
-    response = client_for(StaffFactory()).post(OPTIMIZE, payload, format="json")
+    response = api_client_for(StaffFactory()).post(OPTIMIZE, payload, format="json")
     assert response.status_code == 400
     assert field in response.json()
 
 
 def test_optimize_unknown_course_is_404(trained_world):
-    response = client_for(StaffFactory()).post(OPTIMIZE, {"course_id": "C99999"}, format="json")
+    response = api_client_for(StaffFactory()).post(OPTIMIZE, {"course_id": "C99999"}, format="json")
     assert response.status_code == 404
     assert "C99999" in response.json()["detail"]
 
@@ -136,7 +129,7 @@ def test_optimize_without_a_production_model_is_503(teachers, monkeypatch):
         raise NoDemandModel("No production version of demand.")
 
     monkeypatch.setattr(model_source, "_provider", no_model)
-    response = client_for(StaffFactory()).post(
+    response = api_client_for(StaffFactory()).post(
         OPTIMIZE, {"course_id": teachers["own_course"].code}, format="json"
     )
     assert response.status_code == 503
@@ -148,7 +141,7 @@ def test_optimize_without_a_production_model_is_503(teachers, monkeypatch):
 
 def test_predict_returns_enrollments_and_revenue_per_price(teachers):
     prices = [40, 80, 120, 160]
-    response = client_for(teachers["own"].user).post(
+    response = api_client_for(teachers["own"].user).post(
         PREDICT, {"course_id": teachers["own_course"].code, "prices": prices}, format="json"
     )
     assert response.status_code == 200, response.content
@@ -174,7 +167,7 @@ def test_predict_returns_enrollments_and_revenue_per_price(teachers):
     ],
 )
 def test_predict_rejects_bad_price_lists_naming_field_and_index(teachers, prices, expected):
-    response = client_for(StaffFactory()).post(
+    response = api_client_for(StaffFactory()).post(
         PREDICT, {"course_id": teachers["own_course"].code, "prices": prices}, format="json"
     )
     assert response.status_code == 400
@@ -187,7 +180,7 @@ def test_predict_rejects_bad_price_lists_naming_field_and_index(teachers, prices
 
 
 def test_predict_accepts_two_hundred_prices(teachers):
-    response = client_for(StaffFactory()).post(
+    response = api_client_for(StaffFactory()).post(
         PREDICT, {"course_id": teachers["own_course"].code, "prices": list(range(10, 210))}, format="json"
     )
     assert response.status_code == 200
@@ -195,12 +188,14 @@ def test_predict_accepts_two_hundred_prices(teachers):
 
 
 def test_predict_unknown_course_is_404(trained_world):
-    response = client_for(StaffFactory()).post(PREDICT, {"course_id": "NOPE", "prices": [10]}, format="json")
+    response = api_client_for(StaffFactory()).post(
+        PREDICT, {"course_id": "NOPE", "prices": [10]}, format="json"
+    )
     assert response.status_code == 404
 
 
 def test_predict_missing_course_id_is_400(trained_world):
-    response = client_for(StaffFactory()).post(PREDICT, {"prices": [10]}, format="json")
+    response = api_client_for(StaffFactory()).post(PREDICT, {"prices": [10]}, format="json")
     assert response.status_code == 400
     assert "course_id" in response.json()
 
@@ -218,7 +213,7 @@ NEW_COURSE = {
 
 def test_predict_for_a_course_described_by_its_features(teachers):
     prices = [60, 100, 140]
-    response = client_for(teachers["own"].user).post(
+    response = api_client_for(teachers["own"].user).post(
         PREDICT, {"course": NEW_COURSE, "prices": prices}, format="json"
     )
     assert response.status_code == 200, response.content
@@ -233,7 +228,9 @@ def test_predict_for_a_course_described_by_its_features(teachers):
 
 def test_predict_for_features_defaults_to_the_category_average_price(teachers):
     features = {k: v for k, v in NEW_COURSE.items() if k != "usual_price"}
-    response = client_for(StaffFactory()).post(PREDICT, {"course": features, "prices": [50]}, format="json")
+    response = api_client_for(StaffFactory()).post(
+        PREDICT, {"course": features, "prices": [50]}, format="json"
+    )
     assert response.status_code == 200, response.content
     programming = Course.objects.filter(category="programming")
     assert programming.exists()
@@ -244,7 +241,7 @@ def test_predict_for_features_defaults_to_the_category_average_price(teachers):
 
 def test_predict_takes_a_course_id_or_features_not_both(teachers):
     both = {"course_id": teachers["own_course"].code, "course": NEW_COURSE, "prices": [50]}
-    response = client_for(StaffFactory()).post(PREDICT, both, format="json")
+    response = api_client_for(StaffFactory()).post(PREDICT, both, format="json")
     assert response.status_code == 400
     assert "not both" in response.json()["course_id"][0]
 
@@ -260,7 +257,7 @@ def test_predict_takes_a_course_id_or_features_not_both(teachers):
     ],
 )
 def test_predict_rejects_bad_features_naming_the_field(trained_world, change, field):
-    response = client_for(StaffFactory()).post(
+    response = api_client_for(StaffFactory()).post(
         PREDICT, {"course": {**NEW_COURSE, **change}, "prices": [50]}, format="json"
     )
     assert response.status_code == 400
@@ -268,7 +265,7 @@ def test_predict_rejects_bad_features_naming_the_field(trained_world, change, fi
 
 
 def test_learners_cannot_predict_for_features(trained_world):
-    response = client_for(LearnerFactory().user).post(
+    response = api_client_for(LearnerFactory().user).post(
         PREDICT, {"course": NEW_COURSE, "prices": [50]}, format="json"
     )
     assert response.status_code == 403
@@ -281,29 +278,29 @@ def test_learners_cannot_predict_for_features(trained_world):
 def test_course_endpoints_by_role(teachers, url):
     payload = {"course_id": teachers["own_course"].code, "prices": [50]}
     other = {"course_id": teachers["other_course"].code, "prices": [50]}
-    assert client_for(None).post(url, payload, format="json").status_code in (401, 403)
-    assert client_for(LearnerFactory().user).post(url, payload, format="json").status_code == 403
-    assert client_for(TeacherFactory().user).post(url, payload, format="json").status_code == 404
-    teacher = client_for(teachers["own"].user)
+    assert api_client_for(None).post(url, payload, format="json").status_code in (401, 403)
+    assert api_client_for(LearnerFactory().user).post(url, payload, format="json").status_code == 403
+    assert api_client_for(TeacherFactory().user).post(url, payload, format="json").status_code == 404
+    teacher = api_client_for(teachers["own"].user)
     assert teacher.post(url, payload, format="json").status_code == 200
     assert teacher.post(url, other, format="json").status_code == 404
-    assert client_for(StaffFactory()).post(url, other, format="json").status_code == 200
+    assert api_client_for(StaffFactory()).post(url, other, format="json").status_code == 200
 
 
 def test_recommendation_list_by_role(teachers):
-    assert client_for(None).get(RECOMMENDATIONS).status_code in (401, 403)
-    assert client_for(LearnerFactory().user).get(RECOMMENDATIONS).status_code == 403
-    own = client_for(teachers["own"].user).get(RECOMMENDATIONS).json()
+    assert api_client_for(None).get(RECOMMENDATIONS).status_code in (401, 403)
+    assert api_client_for(LearnerFactory().user).get(RECOMMENDATIONS).status_code == 403
+    own = api_client_for(teachers["own"].user).get(RECOMMENDATIONS).json()
     own_codes = set(teachers["own"].courses.values_list("code", flat=True))
     assert own["count"] == len(own_codes)
     assert {r["course_id"] for r in own["results"]} == own_codes
-    everything = client_for(StaffFactory()).get(RECOMMENDATIONS).json()
+    everything = api_client_for(StaffFactory()).get(RECOMMENDATIONS).json()
     assert everything["count"] == Course.objects.count()
     assert len(everything["results"]) <= 50
 
 
 def test_recommendation_list_filters(teachers):
-    client = client_for(StaffFactory())
+    client = api_client_for(StaffFactory())
     code = teachers["own_course"].code
     body = client.get(RECOMMENDATIONS, {"course": code}).json()
     assert [r["course_id"] for r in body["results"]] == [code]
@@ -319,7 +316,7 @@ def test_recommendation_list_filters(teachers):
 def test_teacher_applies_own_recommendation_once(trained_world):
     teacher = _applicable_teacher()
     recommendation = _applicable_for(teacher)
-    client = client_for(teacher.user)
+    client = api_client_for(teacher.user)
     response = client.post(f"{RECOMMENDATIONS}{recommendation.pk}/apply/")
     assert response.status_code == 200, response.content
     body = response.json()
@@ -340,37 +337,39 @@ def test_apply_and_dismiss_by_role(trained_world):
     recommendation = _applicable_for(teacher)
     for action in ("apply", "dismiss"):
         url = f"{RECOMMENDATIONS}{recommendation.pk}/{action}/"
-        assert client_for(None).post(url).status_code in (401, 403)
-        assert client_for(LearnerFactory().user).post(url).status_code == 403
-        assert client_for(TeacherFactory().user).post(url).status_code == 404
-        assert client_for(teacher.user).get(url).status_code == 405
+        assert api_client_for(None).post(url).status_code in (401, 403)
+        assert api_client_for(LearnerFactory().user).post(url).status_code == 403
+        assert api_client_for(TeacherFactory().user).post(url).status_code == 404
+        assert api_client_for(teacher.user).get(url).status_code == 405
     assert PriceChange.objects.filter(source="recommendation").count() == 0
-    response = client_for(StaffFactory()).post(f"{RECOMMENDATIONS}{recommendation.pk}/dismiss/")
+    response = api_client_for(StaffFactory()).post(f"{RECOMMENDATIONS}{recommendation.pk}/dismiss/")
     assert response.status_code == 200
     assert response.json()["status"] == "dismissed"
-    assert client_for(teacher.user).post(f"{RECOMMENDATIONS}{recommendation.pk}/apply/").status_code == 409
+    assert (
+        api_client_for(teacher.user).post(f"{RECOMMENDATIONS}{recommendation.pk}/apply/").status_code == 409
+    )
 
 
 def test_unknown_recommendation_is_404(trained_world):
-    assert client_for(StaffFactory()).post(f"{RECOMMENDATIONS}999999/apply/").status_code == 404
+    assert api_client_for(StaffFactory()).post(f"{RECOMMENDATIONS}999999/apply/").status_code == 404
 
 
 def test_staff_bulk_apply_applies_each_or_says_why_not(trained_world):
     moving = [r for r in PriceRecommendation.objects.filter(status="pending") if r.changes_price][:3]
     assert moving, "No price-moving advice in the test world."
     ids = [r.pk for r in moving] + [999999]
-    response = client_for(StaffFactory()).post(BULK_APPLY, {"ids": ids}, format="json")
+    response = api_client_for(StaffFactory()).post(BULK_APPLY, {"ids": ids}, format="json")
     assert response.status_code == 200
     body = response.json()
     assert body["applied"] == len(moving) and body["refused"] == 1
     assert PriceChange.objects.filter(source="recommendation").count() == len(moving)
     for who in (TeacherFactory().user, LearnerFactory().user):
-        assert client_for(who).post(BULK_APPLY, {"ids": ids}, format="json").status_code == 403
-    assert client_for(StaffFactory()).post(BULK_APPLY, {"ids": []}, format="json").status_code == 400
+        assert api_client_for(who).post(BULK_APPLY, {"ids": ids}, format="json").status_code == 403
+    assert api_client_for(StaffFactory()).post(BULK_APPLY, {"ids": []}, format="json").status_code == 400
 
 
 def test_schema_documents_the_pricing_endpoints(trained_world):
-    client = client_for(StaffFactory())
+    client = api_client_for(StaffFactory())
     schema = client.get("/api/schema/", {"format": "json"}).json()
     for path in (OPTIMIZE, PREDICT, RECOMMENDATIONS, f"{RECOMMENDATIONS}{{id}}/apply/"):
         assert path in schema["paths"], path
@@ -379,7 +378,7 @@ def test_schema_documents_the_pricing_endpoints(trained_world):
 
 def test_optimize_and_the_model_elasticities_name_demand_types_alike(teachers):
     """Both endpoints use ``pricing.ml.elasticity.demand_type``: "Elastic" or "Inelastic"."""
-    client = client_for(StaffFactory())
+    client = api_client_for(StaffFactory())
     optimised = client.post(OPTIMIZE, {"course_id": teachers["own_course"].code}, format="json").json()
     categories = client.get("/api/v1/models/demand/elasticities/").json()["categories"]
     assert categories

@@ -20,9 +20,14 @@ from pricing.services.advice import compute_recommendations, optimise_catalog
 from pricing.services.forecasts import optimise_course
 from pricing.services.price_changes import apply_recommendation, dismiss_recommendation
 from pricing.tasks import compute_price_recommendations
-from tests.factories import EnrollmentFactory, LearnerFactory, PricingSettingsFactory, StaffFactory
+from tests.factories import (
+    AdviceRunFactory,
+    EnrollmentFactory,
+    LearnerFactory,
+    PricingSettingsFactory,
+    StaffFactory,
+)
 from tests.pricing.db_world import load_synthetic_world
-from tests.pricing.factories import AdviceRunFactory
 from tokenecon.celery import app as celery_app
 from tokenecon.models import Course, PriceChange, PriceChangeSource
 

@@ -9,10 +9,9 @@ from django.urls import reverse
 
 from pricing.models import AdviceRun, PriceRecommendation
 from pricing.tasks import compute_price_recommendations
-from tests.factories import LearnerFactory, StaffFactory, TeacherFactory
+from tests.factories import AdviceRunFactory, LearnerFactory, StaffFactory, TeacherFactory
 from tests.helpers import signed_in
 from tests.pricing.db_world import trained_world as priced_world
-from tests.pricing.factories import AdviceRunFactory
 from tokenecon.models import Account, AccountKind, Course, PriceChange, Teacher
 from tokenecon.services.accounts import pay_out_teacher, top_up_wallet
 from tokenecon.services.enrollment import purchase_course
