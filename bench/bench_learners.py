@@ -68,7 +68,7 @@ def scoring_and_offers() -> None:
     from learners.ml.offers import LADDER, seed_rule_discounts
     from learners.services.offer_policy import plan_offers
     from learners.services.scoring import score_all_learners
-    from tokenecon.simulator import truth
+    from tokenecon.simulator.truth_queries import offer_purchase_probability
 
     started = time.perf_counter()
     result = score_all_learners()
@@ -82,7 +82,7 @@ def scoring_and_offers() -> None:
     learners, courses = plan["learner_id"].to_numpy(), plan["course_id"].to_numpy()
     price = plan["price_tokens"].to_numpy(float)
     true_p = np.stack(
-        [truth.offer_purchase_probability(learners, courses, np.full(len(plan), d)) for d in LADDER], 1
+        [offer_purchase_probability(learners, courses, np.full(len(plan), d)) for d in LADDER], 1
     )
     gain = true_p * price[:, None] * (1 - LADDER[None, :]) - true_p[:, :1] * price[:, None]
 
@@ -141,9 +141,9 @@ def main() -> None:
     import django
 
     django.setup()
-    from tokenecon.simulator import truth
+    from tokenecon.simulator.truth_model import load_simulation_truth
 
-    if truth.load_truth() is None:
+    if load_simulation_truth() is None:
         raise SystemExit("No simulator truth for this database: run `manage.py simulate` first.")
     propensity(force="--force" in sys.argv)
     scoring_and_offers()
