@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from tokenecon.csv_io.importers import IMPORT_KINDS, wallet_funding_by_user
-from tokenecon.csv_io.schemas import SCHEMAS
+from tokenecon.csv_io.importing.ledger import wallet_funding_by_user
+from tokenecon.csv_io.schemas import IMPORT_KINDS, SCHEMAS
 from tokenecon.models import (
     Course,
     Enrollment,

@@ -2,7 +2,7 @@
 
 A schema knows types, required columns, ranges and enums: everything that can be checked on one
 value alone. Checks that need other rows or the database (duplicates, foreign keys, business
-rules across columns) live in ``importers``. ``docs/csv.md`` documents the same columns.
+rules across columns) live in ``importing``. ``docs/csv.md`` documents the same columns.
 """
 
 from __future__ import annotations
@@ -309,6 +309,8 @@ ACTIVITY = Schema(
 SCHEMAS: dict[str, Schema] = {
     s.kind: s for s in (TEACHERS, COURSES, LEARNERS, PRICE_HISTORY, ENROLLMENTS, ACTIVITY)
 }
+# In the order they are imported: later kinds refer to earlier ones.
+IMPORT_KINDS = tuple(SCHEMAS)
 
 
 class BadValue(ValueError):
