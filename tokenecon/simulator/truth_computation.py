@@ -19,6 +19,7 @@ cut-off inside the window, so the data after it holds realised labels.
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import numpy as np
 from django.conf import settings
@@ -303,9 +304,10 @@ def compute_truth(
     browse = browse_scale * world.learner_browse
     level = world.learner_level
 
-    end = learner_probabilities(
-        cfg=cfg, world=world, state=state, first_day=D, browse_scale=browse_scale, rng=rng, block=block
+    probabilities = partial(
+        learner_probabilities, cfg=cfg, world=world, browse_scale=browse_scale, rng=rng, block=block
     )
+    end = probabilities(state=state, first_day=D)
     consider, ea = end["consider"], end["expected_active"]
     buy = _buy_chances(world, state.prices)[:, :, 0]  # (n_c, levels) at the end prices
 
@@ -361,15 +363,8 @@ def compute_truth(
     cutoff_day = cfg.truth_cutoff_day if cutoff_state is not None else None
     cutoff_learners = None
     if cutoff_day is not None:
-        at_cutoff = learner_probabilities(
-            cfg=cfg,
-            world=world,
-            state=cutoff_state,
-            first_day=cutoff_day,
-            browse_scale=browse_scale,
-            rng=rng,
-            prices=price_path(world, cutoff_day, HORIZON_DAYS),
-            block=block,
+        at_cutoff = probabilities(
+            state=cutoff_state, first_day=cutoff_day, prices=price_path(world, cutoff_day, HORIZON_DAYS)
         )
         cutoff_learners = {
             key: at_cutoff[key]

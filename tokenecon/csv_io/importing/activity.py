@@ -3,7 +3,8 @@ and course (no course for activity not tied to one)."""
 
 from __future__ import annotations
 
-from tokenecon.csv_io.importing.engine import ForeignKey, UpsertKind
+from tokenecon.csv_io.importing.engine import UpsertKind
+from tokenecon.csv_io.importing.references import COURSE, LEARNER
 from tokenecon.models import LearnerActivity
 
 
@@ -16,22 +17,6 @@ def activity_in_days_of(keys: list[tuple]) -> list[LearnerActivity]:
 ACTIVITY = UpsertKind(
     model=LearnerActivity,
     key=("learner_id", "day", "course_id"),
-    fields=("lessons_completed", "minutes", "forum_posts", "assignments_submitted"),
-    foreign_keys=(
-        ForeignKey(
-            column="learner_id",
-            field="learner_id",
-            target="tokenecon.Learner",
-            natural_key="external_id",
-            what="learner (no learner with this external id)",
-        ),
-        ForeignKey(
-            column="course_code",
-            field="course_id",
-            target="tokenecon.Course",
-            natural_key="code",
-            what="course (no course with this code)",
-        ),
-    ),
+    foreign_keys=(LEARNER, COURSE),
     stored=activity_in_days_of,
 )

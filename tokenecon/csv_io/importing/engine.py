@@ -142,15 +142,16 @@ class UpsertKind:
     """What the engine needs to import one kind.
 
     ``key``: the model fields that identify a stored row, each the CSV column of the same name or
-    a foreign key's field. ``fields``: the CSV columns stored in the model field of the same name;
-    an optional column absent from the file takes its default on create and keeps the stored value
-    on update. ``stored``: the stored rows that may match the file's keys (default: those whose
+    a foreign key's field. ``fields``: the CSV columns stored in the model field of the same name
+    (default: every column of the kind's schema but its key and foreign-key columns); an optional
+    column absent from the file takes its default on create and keeps the stored value on update.
+    ``stored``: the stored rows that may match the file's keys (default: those whose
     first key field is among the file's, oldest first; the first stored row of a key is the match).
     """
 
     model: type[models.Model]
     key: tuple[str, ...]
-    fields: tuple[str, ...]
+    fields: tuple[str, ...] | None = None
     foreign_keys: tuple[ForeignKey, ...] = ()
     stored: StoredRows | None = None
 
@@ -239,13 +240,21 @@ class Upsert(RowChecks):
             )
 
     # -- pieces of the loop -----------------------------------------------------------------------
+    def copied_columns(self) -> tuple[str, ...]:
+        kind = self.declaration
+        if kind.fields is not None:
+            return kind.fields
+        schema = self.parsed.schema
+        skipped = {*schema.key, *(fk.column for fk in kind.foreign_keys)}
+        return tuple(name for name in schema.names if name not in skipped)
+
     def key_of(self, row: ParsedRow, links: dict[str, Any]) -> tuple:
         return tuple(links[name] if name in links else row.values[name] for name in self.declaration.key)
 
     def values_of(self, row: ParsedRow, links: dict[str, Any]) -> dict[str, Any]:
         """The row's values of the columns present in the file, foreign keys as ids."""
         kind = self.declaration
-        values = {name: row.values[name] for name in kind.fields if self.present(name)}
+        values = {name: row.values[name] for name in self.copied_columns() if self.present(name)}
         for fk in kind.foreign_keys:
             if fk.field not in kind.key and self.present(fk.column):
                 values[fk.field] = links[fk.field]
@@ -254,7 +263,7 @@ class Upsert(RowChecks):
     def defaults_for(self, values: dict[str, Any]) -> dict[str, Any]:
         """Defaults of the columns absent from the file, for a row to create."""
         kind = self.declaration
-        column_of = {name: name for name in kind.fields}
+        column_of = {name: name for name in self.copied_columns()}
         column_of.update((fk.field, fk.column) for fk in kind.foreign_keys if fk.field not in kind.key)
         schema = self.parsed.schema
         return {

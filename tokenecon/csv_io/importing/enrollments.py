@@ -15,17 +15,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from tokenecon.csv_io.importing.engine import BATCH, RowChecks, chunked
-from tokenecon.csv_io.importing.ledger import ensure_accounts, post_in_batches
+from tokenecon.csv_io.importing.ledger import (
+    account_balances,
+    ensure_accounts,
+    legs_by_enrollment,
+    post_in_batches,
+    transfer_ids_by_key,
+    transfers_of_enrollments,
+)
 from tokenecon.csv_io.schemas import ParsedRow
 from tokenecon.models import (
-    Account,
     AccountKind,
     Course,
     Enrollment,
     EnrollmentStatus,
-    Entry,
     Learner,
-    Transfer,
     TransferKind,
 )
 from tokenecon.services.enrollment import purchase_legs
@@ -44,14 +48,9 @@ class NewEnrollment:
 class EnrollmentImport(RowChecks):
     """Plan every enrollment row against the stored enrollments, then buy and refund through the ledger."""
 
-    immutable = (
-        "learner_id",
-        "course_id",
-        "enrolled_at",
-        "list_price_tokens",
-        "price_paid_tokens",
-        "discount_pct",
-    )
+    # Paid through the ledger, so fixed once imported: who bought which course when, and the price.
+    purchase_fields = ("learner_id", "course_id", "enrolled_at")
+    price_fields = ("list_price_tokens", "price_paid_tokens", "discount_pct")
     mutable = ("status", "progress_pct", "completed_at", "rating")
 
     def plan(self) -> None:
@@ -180,7 +179,7 @@ class EnrollmentImport(RowChecks):
 
     def plan_existing(self, row: ParsedRow, existing: Enrollment, values: dict[str, Any]) -> None:
         csv_column = {"learner_id": "learner_id", "course_id": "course_code"}
-        for name in self.immutable:
+        for name in self.purchase_fields + self.price_fields:
             if name == "discount_pct" and not self.present(name):
                 continue
             if getattr(existing, name) != values[name]:
@@ -214,29 +213,16 @@ class EnrollmentImport(RowChecks):
 
     def check_refunds_of_existing(self) -> None:
         """A refund takes the teacher's share back: it must still be in their earnings account."""
-        self.existing_purchases: dict[int, Transfer] = {}
+        self.existing_purchases = {}
         self.refund_legs: dict[int, tuple[tuple[int, int], ...]] = {}
         if not self.refunds_of_existing:
             return
         ids = [e.pk for _, e in self.refunds_of_existing]
-        for chunk in chunked(ids):
-            for transfer in Transfer.objects.filter(enrollment_id__in=chunk, kind=TransferKind.PURCHASE):
-                self.existing_purchases[transfer.enrollment_id] = transfer
-        already_refunded = set()
-        for chunk in chunked(ids):
-            already_refunded.update(
-                Transfer.objects.filter(enrollment_id__in=chunk, kind=TransferKind.REFUND).values_list(
-                    "enrollment_id", flat=True
-                )
-            )
+        self.existing_purchases = transfers_of_enrollments(ids, kind=TransferKind.PURCHASE)
+        already_refunded = set(transfers_of_enrollments(ids, kind=TransferKind.REFUND))
+        purchase_legs_of = legs_by_enrollment(list(self.existing_purchases.values()))
         needed: dict[int, int] = defaultdict(int)
         lines: dict[int, list[ParsedRow]] = defaultdict(list)
-        entries = Entry.objects.filter(transfer__in=list(self.existing_purchases.values())).values_list(
-            "transfer__enrollment_id", "account_id", "amount_tokens"
-        )
-        purchase_legs_of: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for enrollment_id, account_id, amount in entries:
-            purchase_legs_of[enrollment_id].append((account_id, amount))
         for row, enrollment in self.refunds_of_existing:
             if enrollment.pk not in self.existing_purchases:
                 self.problem(row, "status", "cannot refund: the enrollment has no purchase transfer")
@@ -249,16 +235,15 @@ class EnrollmentImport(RowChecks):
                 if amount < 0:
                     needed[account_id] += -amount
                     lines[account_id].append(row)
-        balances = dict(Account.objects.filter(pk__in=list(needed)).values_list("pk", "balance_tokens"))
-        kinds = dict(Account.objects.filter(pk__in=list(needed)).values_list("pk", "kind"))
+        balances = account_balances(list(needed))
         for account_id, amount in needed.items():
-            if kinds[account_id] != AccountKind.PLATFORM_TREASURY and balances[account_id] < amount:
+            kind, balance = balances[account_id]
+            if kind != AccountKind.PLATFORM_TREASURY and balance < amount:
                 for row in lines[account_id]:
                     self.problem(
                         row,
                         "status",
-                        f"cannot refund: {kinds[account_id]} account holds {balances[account_id]} tokens, "
-                        f"the refunds need {amount}",
+                        f"cannot refund: {kind} account holds {balance} tokens, the refunds need {amount}",
                     )
 
     def write(self) -> None:
@@ -291,9 +276,7 @@ class EnrollmentImport(RowChecks):
         )
         revenue = platform_account(AccountKind.PLATFORM_REVENUE).pk
         treasury = platform_account(AccountKind.PLATFORM_TREASURY).pk
-        balance: dict[int, int] = {}
-        for chunk in chunked(sorted(set(wallets.values()))):
-            balance.update(Account.objects.filter(pk__in=chunk).values_list("pk", "balance_tokens"))
+        balance = {pk: tokens for pk, (_, tokens) in account_balances(sorted(set(wallets.values()))).items()}
 
         # A refund must reverse a posted purchase (it needs its id), yet a wallet may re-spend
         # refunded tokens on a later purchase. So purchases go in rounds: a wallet moves to the
@@ -356,11 +339,7 @@ class EnrollmentImport(RowChecks):
 
     def post_refunds_of_new(self, refunds: list[tuple[NewEnrollment, tuple[tuple[int, int], ...]]]) -> None:
         keys = [f"csv-import-purchase-{n.enrollment.external_id}" for n, _ in refunds]
-        purchase_ids: dict[str, int] = {}
-        for chunk in chunked(keys):
-            purchase_ids.update(
-                Transfer.objects.filter(idempotency_key__in=chunk).values_list("idempotency_key", "pk")
-            )
+        purchase_ids = transfer_ids_by_key(keys)
         specs = [
             TransferSpec(
                 kind=TransferKind.REFUND,

@@ -38,19 +38,27 @@ class PeopleKind(UpsertKind):
     account_kind: str = ""
 
 
-TEACHERS = PeopleKind(
-    model=Teacher,
-    key=("external_id",),
-    fields=("display_name", "bio", "quality_score", "years_experience", "joined_on"),
-    stored=people_with_users(Teacher),
-    account_kind=AccountKind.TEACHER_EARNINGS,
+def people_kind(
+    model: type[Teacher] | type[Learner], fields: tuple[str, ...], account_kind: str
+) -> PeopleKind:
+    return PeopleKind(
+        model=model,
+        key=("external_id",),
+        fields=fields,
+        stored=people_with_users(model),
+        account_kind=account_kind,
+    )
+
+
+TEACHERS = people_kind(
+    Teacher,
+    ("display_name", "bio", "quality_score", "years_experience", "joined_on"),
+    AccountKind.TEACHER_EARNINGS,
 )
-LEARNERS = PeopleKind(
-    model=Learner,
-    key=("external_id",),
-    fields=("joined_on", "country", "age_group", "education", "acquisition_channel"),
-    stored=people_with_users(Learner),
-    account_kind=AccountKind.LEARNER_WALLET,
+LEARNERS = people_kind(
+    Learner,
+    ("joined_on", "country", "age_group", "education", "acquisition_channel"),
+    AccountKind.LEARNER_WALLET,
 )
 
 
