@@ -221,11 +221,8 @@ class Upsert(RowChecks):
                 continue
             values = self.values_of(row, links)
             if stored is None:
-                self.to_create.append(
-                    NewRow(
-                        row, {**dict(zip(kind.key, key, strict=True)), **self.defaults_for(values), **values}
-                    )
-                )
+                fields = {**dict(zip(kind.key, key, strict=True)), **self.defaults_for(values), **values}
+                self.to_create.append(NewRow(row, fields))
             elif self.apply_changes(row, stored, values):
                 self.result.updated += 1
             else:
