@@ -1,4 +1,4 @@
-"""Learner models against the simulator's truth: propensity AUC beside the oracle and the seeds'
+"""Learner models against the simulator's truth: propensity AUC beside the oracle and the fixed
 rules, offer policies' incremental revenue, recommendations against popularity, and speed.
 
     .venv/bin/python manage.py simulate --flush --seed 42
@@ -7,9 +7,9 @@ rules, offer policies' incremental revenue, recommendations against popularity, 
 
 It trains the propensity models (a pipeline run, timed), scores every learner, and then prints:
 per target the selected model's ROC AUC, calibration error and share of the oracle's AUC (the
-simulator's true probabilities on the same learners at the same forward cut-off), with the
-seeds' weighted-score rule beside it; the true incremental token revenue of three offer policies
-on each learner's top recommended course (ours, the seeds' 5/10/20% +10% rule, and the oracle
+simulator's true probabilities on the same learners at the same forward cut-off), with the fixed
+weighted-score rule beside it; the true incremental token revenue of three offer policies on
+each learner's top recommended course (ours, the fixed 5/10/20% +10% rule, and the oracle
 that knows the true purchase probabilities); and precision@10, recall@10 and coverage of the
 hybrid recommender and of popularity alone on the last 30 days' enrollments.
 """
