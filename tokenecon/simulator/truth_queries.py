@@ -145,7 +145,7 @@ def learners_truth_at_cutoff(*, path=None, db_ids: bool = True) -> pd.DataFrame 
     not left), ``p_enroll_30d``, ``p_churn_60d``, ``p_complete_60d`` (NaN without a course in
     progress), ``has_current_course``, ``current_course_code``, ``price_sensitivity``. The
     probabilities are NaN for learners who had not joined. None when the truth file has no cut-off
-    (an older file, or ``truth_cutoff_days`` 0).
+    (one saved without it, or ``truth_cutoff_days`` 0).
     """
     truth = _require(path)
     cut = truth.cutoff_learners
