@@ -1,4 +1,4 @@
-"""Learner models against the simulator's truth: propensity AUC beside the oracle and the seeds'
+"""Learner models against the simulator's truth: propensity AUC beside the oracle and the fixed
 rules, offer policies' incremental revenue, recommendations against popularity, and speed.
 
     .venv/bin/python manage.py simulate --flush --seed 42
@@ -7,9 +7,9 @@ rules, offer policies' incremental revenue, recommendations against popularity, 
 
 It trains the propensity models (a pipeline run, timed), scores every learner, and then prints:
 per target the selected model's ROC AUC, calibration error and share of the oracle's AUC (the
-simulator's true probabilities on the same learners at the same forward cut-off), with the
-seeds' weighted-score rule beside it; the true incremental token revenue of three offer policies
-on each learner's top recommended course (ours, the seeds' 5/10/20% +10% rule, and the oracle
+simulator's true probabilities on the same learners at the same forward cut-off), with the fixed
+weighted-score rule beside it; the true incremental token revenue of three offer policies on
+each learner's top recommended course (ours, the fixed 5/10/20% +10% rule, and the oracle
 that knows the true purchase probabilities); and precision@10, recall@10 and coverage of the
 hybrid recommender and of popularity alone on the last 30 days' enrollments.
 """
@@ -68,7 +68,7 @@ def scoring_and_offers() -> None:
     from learners.ml.offers import LADDER, seed_rule_discounts
     from learners.services.offer_policy import plan_offers
     from learners.services.scoring import score_all_learners
-    from tokenecon.simulator import truth
+    from tokenecon.simulator.truth_queries import offer_purchase_probability
 
     started = time.perf_counter()
     result = score_all_learners()
@@ -82,7 +82,7 @@ def scoring_and_offers() -> None:
     learners, courses = plan["learner_id"].to_numpy(), plan["course_id"].to_numpy()
     price = plan["price_tokens"].to_numpy(float)
     true_p = np.stack(
-        [truth.offer_purchase_probability(learners, courses, np.full(len(plan), d)) for d in LADDER], 1
+        [offer_purchase_probability(learners, courses, np.full(len(plan), d)) for d in LADDER], 1
     )
     gain = true_p * price[:, None] * (1 - LADDER[None, :]) - true_p[:, :1] * price[:, None]
 
@@ -141,9 +141,9 @@ def main() -> None:
     import django
 
     django.setup()
-    from tokenecon.simulator import truth
+    from tokenecon.simulator.truth_model import load_simulation_truth
 
-    if truth.load_truth() is None:
+    if load_simulation_truth() is None:
         raise SystemExit("No simulator truth for this database: run `manage.py simulate` first.")
     propensity(force="--force" in sys.argv)
     scoring_and_offers()

@@ -35,10 +35,10 @@ def main() -> None:
     from pricing.services.advice import optimise_catalog
     from pricing.services.forecasts import optimise_course
     from pricing.services.model_source import production_demand
-    from pricing.services.truth import load_truth
+    from pricing.services.truth import load_demand_truth
     from tokenecon.models import Course
 
-    truth = load_truth()
+    truth = load_demand_truth()
     if truth is None:
         raise SystemExit("No simulator truth for this database: run `manage.py simulate` first.")
     demand = production_demand()

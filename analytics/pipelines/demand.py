@@ -37,7 +37,7 @@ from pricing.ml.evaluation import (
 )
 from pricing.ml.glm import poisson_deviance, unit_deviance
 from pricing.ml.panel import build_weekly_panel, time_split
-from pricing.services.truth import load_truth
+from pricing.services.truth import load_demand_truth
 
 MODEL_NAME = "demand"
 # Raised whenever the models' form changes, so data trained on by older code is trained again.
@@ -164,7 +164,7 @@ def stage_evaluation(ctx: StageContext) -> dict:
     params = _params(ctx)
     data, trained, tables = ctx.load("panel"), ctx.load("models"), ctx.load("tables")
     price_now = tables["courses"].set_index("course_id")["price_tokens"]
-    truth = load_truth()
+    truth = load_demand_truth()
     rows = current_rows(data["panel"], price_now)
     observed = data["panel"].groupby("course_id")["price"].agg(["min", "max"])
     rows["observed_min_price"] = rows["course_id"].map(observed["min"])

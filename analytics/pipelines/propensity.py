@@ -27,7 +27,7 @@ from learners.ml.training import (
     snapshot,
     stack,
 )
-from learners.services.truth import truth_at_cutoff
+from learners.services.truth import load_learner_truth
 
 DEFAULTS = {"training_cutoffs": 6, "spacing_days": 14, "seed": 0}
 SENSITIVITY_MODEL = "price_sensitivity"
@@ -124,7 +124,7 @@ def stage_training(ctx: StageContext) -> dict:
 def stage_evaluation(ctx: StageContext) -> dict:
     plan, data, fitted = ctx.load("plan"), ctx.load("snapshots"), ctx.load("models")
     features, labels = data["snapshots"][plan.evaluation]
-    truth = truth_at_cutoff(plan.evaluation)
+    truth = load_learner_truth(plan.evaluation)
     evaluation = {"targets": {}, "selection_rule": choose.__doc__.split("\n\n")[0].replace("\n", " ")}
     for target, candidates in fitted.items():
         truth_column = TRUTH_COLUMNS.get(target)

@@ -14,7 +14,7 @@ from learners.ml.offers import LADDER
 from learners.models import LearnerScore, Offer
 from learners.services.offer_policy import make_offers, plan_offers
 from learners.services.scoring import score_all_learners
-from learners.services.truth import truth_at_cutoff
+from learners.services.truth import load_learner_truth
 from tokenecon.models import Learner
 from tokenecon.simulator.config import SimulationConfig
 from tokenecon.simulator.service import run_simulation
@@ -51,7 +51,7 @@ def test_propensity_models_scores_and_offers_on_a_simulation(tmp_path):
         assert start_pipeline_run(kind="propensity", sync=True).pk == run.pk
 
         result = score_all_learners()
-        cutoff = truth_at_cutoff(date.fromisoformat(report["evaluation_cutoff"]))
+        cutoff = load_learner_truth(date.fromisoformat(report["evaluation_cutoff"]))
         assert cutoff is not None and cutoff["p_enroll_30d"].notna().any()
         assert result["scored"] == LearnerScore.objects.count() > 0
         assert LearnerScore.objects.count() <= Learner.objects.count()

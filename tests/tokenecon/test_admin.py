@@ -3,6 +3,7 @@ import re
 import pytest
 
 from tests.factories import CourseFactory, LearnerFactory
+from tests.helpers import signed_in
 from tests.ledger_checks import assert_ledger_consistent
 from tokenecon.models import Enrollment, EnrollmentStatus, Transfer, TransferKind
 from tokenecon.services.accounts import top_up_wallet, wallet_of
@@ -12,17 +13,12 @@ from tokenecon.staticfiles import HTMX_STATIC
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client_logged(client, staff):
-    client.force_login(staff)
-    return client
-
-
-def test_admin_refund_action_goes_through_the_ledger(admin_client_logged):
+def test_admin_refund_action_goes_through_the_ledger(client, staff):
+    admin = signed_in(client, staff)
     learner, course = LearnerFactory(), CourseFactory(price_tokens=30)
     top_up_wallet(learner=learner, amount_tokens=30, idempotency_key="t")
     enrollment = purchase_course(learner=learner, course=course, idempotency_key="p")
-    response = admin_client_logged.post(
+    response = admin.post(
         "/admin/tokenecon/enrollment/",
         {"action": "refund_selected", "_selected_action": [enrollment.pk]},
         follow=True,
@@ -36,29 +32,29 @@ def test_admin_refund_action_goes_through_the_ledger(admin_client_logged):
     assert_ledger_consistent()
 
 
-def test_admin_refund_of_a_refunded_enrollment_reports_the_reason(admin_client_logged):
+def test_admin_refund_of_a_refunded_enrollment_reports_the_reason(client, staff):
+    admin = signed_in(client, staff)
     learner, course = LearnerFactory(), CourseFactory(price_tokens=30)
     top_up_wallet(learner=learner, amount_tokens=30, idempotency_key="t")
     enrollment = purchase_course(learner=learner, course=course, idempotency_key="p")
     data = {"action": "refund_selected", "_selected_action": [enrollment.pk]}
-    admin_client_logged.post("/admin/tokenecon/enrollment/", data)
-    response = admin_client_logged.post("/admin/tokenecon/enrollment/", data, follow=True)
+    admin.post("/admin/tokenecon/enrollment/", data)
+    response = admin.post("/admin/tokenecon/enrollment/", data, follow=True)
     assert "already refunded" in response.content.decode()
     assert Transfer.objects.filter(kind=TransferKind.REFUND).count() == 1
 
 
 @pytest.mark.parametrize("model", ["transfer", "entry", "account"])
-def test_ledger_rows_are_read_only_in_the_admin(admin_client_logged, learner, model):
+def test_ledger_rows_are_read_only_in_the_admin(client, staff, learner, model):
+    admin = signed_in(client, staff)
     transfer = top_up_wallet(learner=learner, amount_tokens=5, idempotency_key="t")
     pk = {"transfer": transfer.pk, "entry": transfer.entries.first().pk, "account": wallet_of(learner).pk}[
         model
     ]
-    assert admin_client_logged.get(f"/admin/tokenecon/{model}/").status_code == 200
-    assert admin_client_logged.get(f"/admin/tokenecon/{model}/add/").status_code == 403
-    assert (
-        admin_client_logged.post(f"/admin/tokenecon/{model}/{pk}/delete/", {"post": "yes"}).status_code == 403
-    )
-    page = admin_client_logged.get(f"/admin/tokenecon/{model}/{pk}/change/")
+    assert admin.get(f"/admin/tokenecon/{model}/").status_code == 200
+    assert admin.get(f"/admin/tokenecon/{model}/add/").status_code == 403
+    assert admin.post(f"/admin/tokenecon/{model}/{pk}/delete/", {"post": "yes"}).status_code == 403
+    page = admin.get(f"/admin/tokenecon/{model}/{pk}/change/")
     assert page.status_code == 200
     assert not re.search(r'name="_save"', page.content.decode())
     assert Transfer.objects.count() == 1
@@ -77,19 +73,20 @@ def test_ledger_rows_are_read_only_in_the_admin(admin_client_logged, learner, mo
         "/admin/tokenecon/course/?q=C0&category__exact=programming",
     ],
 )
-def test_admin_lists_and_forms_render(admin_client_logged, course, path):
-    assert admin_client_logged.get(path).status_code == 200
+def test_admin_lists_and_forms_render(client, staff, course, path):
+    admin = signed_in(client, staff)
+    assert admin.get(path).status_code == 200
 
 
-def test_enrollments_cannot_be_added_by_hand(admin_client_logged):
-    assert admin_client_logged.get("/admin/tokenecon/enrollment/add/").status_code == 403
+def test_enrollments_cannot_be_added_by_hand(client, staff):
+    admin = signed_in(client, staff)
+    assert admin.get("/admin/tokenecon/enrollment/add/").status_code == 403
     assert Enrollment.objects.count() == 0
 
 
 @pytest.mark.parametrize("path", ["/teacher/", "/learner/", "/dashboard/"])
 def test_portal_pages_load_htmx_from_static_and_nothing_from_a_cdn(client, path, teacher, learner, staff):
     user = {"/teacher/": teacher.user, "/learner/": learner.user, "/dashboard/": staff}[path]
-    client.force_login(user)
-    html = client.get(path).content.decode()
+    html = signed_in(client, user).get(path).content.decode()
     assert f"/static/{HTMX_STATIC}" in html
     assert not re.search(r'(src|href)="(https?:)?//', html)

@@ -3,16 +3,11 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.factories import CourseFactory, LearnerFactory, TeacherFactory
+from tests.helpers import api_client_for
 from tokenecon.services.accounts import top_up_wallet
 from tokenecon.services.enrollment import purchase_course
 
 pytestmark = pytest.mark.django_db
-
-
-def logged_in(user) -> APIClient:
-    client = APIClient()
-    client.force_login(user)
-    return client
 
 
 def test_courses_filter_by_category_teacher_and_price_range(learner):
@@ -20,7 +15,7 @@ def test_courses_filter_by_category_teacher_and_price_range(learner):
     CourseFactory(code="C1", category="music", price_tokens=20, teacher=teacher)
     CourseFactory(code="C2", category="music", price_tokens=80)
     CourseFactory(code="C3", category="design", price_tokens=50)
-    client = logged_in(learner.user)
+    client = api_client_for(learner.user)
 
     def codes(query: str) -> list[str]:
         response = client.get(f"/api/v1/courses/?{query}")
@@ -35,14 +30,14 @@ def test_courses_filter_by_category_teacher_and_price_range(learner):
 
 def test_courses_are_paginated(learner):
     CourseFactory.create_batch(55)
-    body = logged_in(learner.user).get("/api/v1/courses/").json()
+    body = api_client_for(learner.user).get("/api/v1/courses/").json()
     assert body["count"] == 55
     assert len(body["results"]) == 50
     assert body["next"]
 
 
 def test_bad_filter_value_is_a_400_with_the_field(learner):
-    response = logged_in(learner.user).get("/api/v1/courses/?min_price=cheap")
+    response = api_client_for(learner.user).get("/api/v1/courses/?min_price=cheap")
     assert response.status_code == 400
     assert "min_price" in response.json()
 
@@ -54,15 +49,17 @@ def test_wallet_shows_only_the_callers_accounts_and_transfers():
     top_up_wallet(learner=bob, amount_tokens=7, idempotency_key="b")
     purchase_course(learner=alice, course=course, idempotency_key="a-buy")
 
-    wallet = logged_in(alice.user).get("/api/v1/wallet/").json()
+    wallet = api_client_for(alice.user).get("/api/v1/wallet/").json()
     assert wallet == [
         {"id": wallet[0]["id"], "kind": "learner_wallet", "balance_tokens": 60, "balance_money": "6.00"}
     ]
-    transfers = logged_in(alice.user).get("/api/v1/wallet/transfers/").json()["results"]
+    transfers = api_client_for(alice.user).get("/api/v1/wallet/transfers/").json()["results"]
     assert [(t["kind"], t["amount_tokens"]) for t in transfers] == [("purchase", -40), ("top_up", 100)]
-    bob_transfers = logged_in(bob.user).get("/api/v1/wallet/transfers/").json()["results"]
+    bob_transfers = api_client_for(bob.user).get("/api/v1/wallet/transfers/").json()["results"]
     assert [(t["kind"], t["amount_tokens"]) for t in bob_transfers] == [("top_up", 7)]
-    only_purchases = logged_in(alice.user).get("/api/v1/wallet/transfers/?kind=purchase").json()["results"]
+    only_purchases = (
+        api_client_for(alice.user).get("/api/v1/wallet/transfers/?kind=purchase").json()["results"]
+    )
     assert len(only_purchases) == 1
 
 
@@ -71,7 +68,7 @@ def test_teacher_wallet_is_the_earnings_account():
     learner = LearnerFactory()
     top_up_wallet(learner=learner, amount_tokens=50, idempotency_key="t")
     purchase_course(learner=learner, course=course, idempotency_key="p")
-    wallet = logged_in(course.teacher.user).get("/api/v1/wallet/").json()
+    wallet = api_client_for(course.teacher.user).get("/api/v1/wallet/").json()
     assert [(a["kind"], a["balance_tokens"]) for a in wallet] == [("teacher_earnings", 40)]
 
 

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from tests.factories import CourseFactory, LearnerFactory, TeacherFactory
+from tests.helpers import signed_in
 from tests.ledger_checks import assert_ledger_consistent
 from tokenecon import admin_import
 from tokenecon.csv_io import CsvValidationError, import_csv, preview_import
@@ -436,8 +437,9 @@ def test_admin_index_links_to_the_import(admin_client):
 
 def test_admin_import_is_for_staff_only(client):
     assert client.get(ADMIN_URL).status_code == 302
-    client.force_login(LearnerFactory().user)
-    assert client.get(ADMIN_URL).status_code == 302  # the admin sends non-staff to its login
+    assert (
+        signed_in(client, LearnerFactory().user).get(ADMIN_URL).status_code == 302
+    )  # the admin sends non-staff to its login
 
 
 def test_admin_preview_then_confirm_imports_the_file(admin_client):

@@ -1,9 +1,9 @@
 """Every page and endpoint that exists, against every role."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from tests.factories import CourseFactory, LearnerFactory, StaffFactory, TeacherFactory, UserFactory
+from tests.helpers import api_client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -18,13 +18,6 @@ def people():
         "teacher": TeacherFactory().user,
         "staff": StaffFactory(),
     }
-
-
-def client_for(people, role):
-    client = APIClient()
-    if people[role] is not None:
-        client.force_login(people[role])
-    return client
 
 
 PAGES = {
@@ -47,7 +40,7 @@ PAGES = {
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_access_by_role(people, role, path):
     CourseFactory()
-    response = client_for(people, role).get(path)
+    response = api_client_for(people[role]).get(path)
     assert response.status_code == PAGES[path][role], (path, role)
     if response.status_code == 302:
         assert "login" in response["Location"]
@@ -63,21 +56,20 @@ def test_page_access_by_role(people, role, path):
     ],
 )
 def test_home_sends_each_role_to_its_landing_page(people, role, landing):
-    response = client_for(people, role).get("/")
+    response = api_client_for(people[role]).get("/")
     assert response.status_code == 302
     assert response["Location"] == landing
 
 
 def test_course_detail_requires_login_and_404s_for_unknown_code(people):
     course = CourseFactory()
-    assert client_for(people, "anonymous").get(f"/api/v1/courses/{course.code}/").status_code == 403
-    assert client_for(people, "learner").get(f"/api/v1/courses/{course.code}/").status_code == 200
-    assert client_for(people, "learner").get("/api/v1/courses/NOPE/").status_code == 404
+    assert api_client_for(people["anonymous"]).get(f"/api/v1/courses/{course.code}/").status_code == 403
+    assert api_client_for(people["learner"]).get(f"/api/v1/courses/{course.code}/").status_code == 200
+    assert api_client_for(people["learner"]).get("/api/v1/courses/NOPE/").status_code == 404
 
 
 def test_user_without_role_sees_no_portal():
-    client = APIClient()
-    client.force_login(UserFactory())
+    client = api_client_for(UserFactory())
     assert client.get("/teacher/").status_code == 403
     assert client.get("/learner/").status_code == 403
     assert client.get("/dashboard/").status_code == 403

@@ -5,7 +5,9 @@ Columns are documented in ``docs/csv.md``; ``schemas`` is their single definitio
 
 from tokenecon.csv_io.errors import CsvProblem, CsvValidationError
 from tokenecon.csv_io.exporters import EXPORT_KINDS, export_csv
-from tokenecon.csv_io.importers import IMPORT_KINDS, ImportResult, import_csv, preview_import
+from tokenecon.csv_io.importing.engine import ImportResult
+from tokenecon.csv_io.importing.service import import_csv, preview_import
+from tokenecon.csv_io.schemas import IMPORT_KINDS
 
 __all__ = [
     "EXPORT_KINDS",

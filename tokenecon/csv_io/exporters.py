@@ -1,29 +1,23 @@
 """Exporting the marketplace and the ledger to CSV, in the same columns the importers read.
 
-Rows stream from the database in chunks, so exports of large tables keep memory flat.
+Each kind is a ``RowSource``: its model in file order and where each column is read or how it is
+derived. Rows stream from the database in chunks, so exports of large tables keep memory flat.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from tokenecon.csv_io.importers import IMPORT_KINDS, wallet_funding_by_user
-from tokenecon.csv_io.schemas import SCHEMAS
-from tokenecon.models import (
-    Course,
-    Enrollment,
-    Entry,
-    Learner,
-    LearnerActivity,
-    PriceChange,
-    Teacher,
-    Transfer,
-    TransferKind,
-)
+from django.db import models
+
+from tokenecon.csv_io.importing.ledger import first_refund_times, wallet_funding_by_user
+from tokenecon.csv_io.schemas import IMPORT_KINDS, SCHEMAS
+from tokenecon.models import Course, Enrollment, Entry, Learner, LearnerActivity, PriceChange, Teacher
 
 EXPORT_KINDS = (*IMPORT_KINDS, "transfers")
 TRANSFER_COLUMNS = (
@@ -59,166 +53,131 @@ def enrollment_key(external_id: str | None, pk: int) -> str:
     return external_id or f"local-{pk}"
 
 
-def _teachers() -> Iterator[dict]:
-    rows = Teacher.objects.order_by("external_id").values(
-        "external_id",
-        "display_name",
-        "bio",
-        "quality_score",
-        "years_experience",
-        "joined_on",
-        "user__username",
-        "user__email",
-    )
-    for row in rows.iterator(chunk_size=ITERATOR_CHUNK):
-        row["username"] = row.pop("user__username")
-        row["email"] = row.pop("user__email")
-        yield row
+DerivedColumns = Callable[[], Callable[[dict], dict]]
 
 
-def _courses() -> Iterator[dict]:
-    fields = [c.name for c in SCHEMAS["courses"].columns if c.name != "teacher_id"]
-    rows = Course.objects.order_by("code").values(*fields, "teacher__external_id")
-    for row in rows.iterator(chunk_size=ITERATOR_CHUNK):
-        row["teacher_id"] = row.pop("teacher__external_id")
-        yield row
+@dataclass(frozen=True)
+class RowSource:
+    """Where one kind's rows come from: a model in file order, and where each column is read.
+
+    ``read_from`` names the lookup of a column not stored under its own name. ``derive``, when
+    given, is called once per export (to read what the rows share) and returns the function
+    that computes ``derived`` columns from a row read with the ``also_read`` lookups.
+    """
+
+    model: type[models.Model]
+    order_by: tuple[str, ...]
+    columns: Sequence[str]
+    read_from: Mapping[str, str] = field(default_factory=dict)
+    derived: tuple[str, ...] = ()
+    also_read: tuple[str, ...] = ()
+    derive: DerivedColumns | None = None
+
+    def rows(self) -> Iterator[dict]:
+        stored = [c for c in self.columns if c not in self.derived]
+        lookups = list(dict.fromkeys([*(self.read_from.get(c, c) for c in stored), *self.also_read]))
+        compute = self.derive() if self.derive else None
+        values = self.model.objects.order_by(*self.order_by).values(*lookups)
+        for read in values.iterator(chunk_size=ITERATOR_CHUNK):
+            row = {c: read[self.read_from.get(c, c)] for c in stored}
+            if compute is not None:
+                row.update(compute(read))
+            yield row
 
 
-def _learners() -> Iterator[dict]:
+def tokens_funded() -> Callable[[dict], dict]:
     funded = wallet_funding_by_user()
-    rows = Learner.objects.order_by("external_id").values(
-        "external_id",
-        "joined_on",
-        "country",
-        "age_group",
-        "education",
-        "acquisition_channel",
-        "user_id",
-        "user__username",
-        "user__email",
-    )
-    for row in rows.iterator(chunk_size=ITERATOR_CHUNK):
-        row["username"] = row.pop("user__username")
-        row["email"] = row.pop("user__email")
-        row["tokens_funded"] = funded.get(row.pop("user_id"), 0)
-        yield row
+    return lambda read: {"tokens_funded": funded.get(read["user_id"], 0)}
 
 
-def _price_history() -> Iterator[dict]:
-    rows = PriceChange.objects.order_by("course__code", "effective_at", "pk").values(
-        "course__code",
-        "effective_at",
-        "new_price_tokens",
-        "old_price_tokens",
-        "source",
-        "approved_by__username",
-        "note",
-    )
-    for row in rows.iterator(chunk_size=ITERATOR_CHUNK):
-        row["course_code"] = row.pop("course__code")
-        row["approved_by"] = row.pop("approved_by__username")
-        yield row
+def enrollment_id_and_refund() -> Callable[[dict], dict]:
+    refunded_at = first_refund_times()
+    return lambda read: {
+        "enrollment_id": enrollment_key(read["external_id"], read["pk"]),
+        "refunded_at": refunded_at.get(read["pk"]) if read["status"] == "refunded" else None,
+    }
 
 
-def _refund_times() -> dict[int, datetime]:
-    """First refund time per enrollment, in one pass (a correlated subquery is slow on SQLite)."""
-    times: dict[int, datetime] = {}
-    refunds = Transfer.objects.filter(kind=TransferKind.REFUND, enrollment__isnull=False).order_by(
-        "-created_at"
-    )
-    for enrollment_id, created_at in refunds.values_list("enrollment_id", "created_at").iterator(
-        ITERATOR_CHUNK
-    ):
-        times[enrollment_id] = created_at
-    return times
+def transfer_enrollment_and_owner(read: dict) -> dict:
+    enrollment_pk = read["transfer__enrollment_id"]
+    return {
+        "enrollment_id": enrollment_key(read["transfer__enrollment__external_id"], enrollment_pk)
+        if enrollment_pk
+        else None,
+        "account_owner_id": read["account__owner__teacher__external_id"]
+        or read["account__owner__learner__external_id"],
+    }
 
 
-def _enrollments() -> Iterator[dict]:
-    refunded_at = _refund_times()
-    rows = Enrollment.objects.order_by("enrolled_at", "pk").values(
-        "pk",
-        "external_id",
-        "learner__external_id",
-        "course__code",
-        "enrolled_at",
-        "list_price_tokens",
-        "price_paid_tokens",
-        "discount_pct",
-        "status",
-        "progress_pct",
-        "completed_at",
-        "rating",
-    )
-    for row in rows.iterator(chunk_size=ITERATOR_CHUNK):
-        pk = row.pop("pk")
-        row["enrollment_id"] = enrollment_key(row.pop("external_id"), pk)
-        row["learner_id"] = row.pop("learner__external_id")
-        row["course_code"] = row.pop("course__code")
-        row["refunded_at"] = refunded_at.get(pk) if row["status"] == "refunded" else None
-        yield row
+USER_COLUMNS = {"username": "user__username", "email": "user__email"}
+LEARNER_AND_COURSE = {"learner_id": "learner__external_id", "course_code": "course__code"}
 
-
-def _activity() -> Iterator[dict]:
-    rows = LearnerActivity.objects.order_by("learner__external_id", "day", "course__code").values(
-        "learner__external_id",
-        "day",
-        "course__code",
-        "lessons_completed",
-        "minutes",
-        "forum_posts",
-        "assignments_submitted",
-    )
-    for row in rows.iterator(chunk_size=ITERATOR_CHUNK):
-        row["learner_id"] = row.pop("learner__external_id")
-        row["course_code"] = row.pop("course__code")
-        yield row
-
-
-def _transfers() -> Iterator[dict]:
-    rows = Entry.objects.order_by("transfer__created_at", "transfer_id", "pk").values(
-        "transfer__idempotency_key",
-        "transfer__kind",
-        "transfer__created_at",
-        "transfer__memo",
-        "transfer__enrollment_id",
-        "transfer__enrollment__external_id",
-        "transfer__reverses__idempotency_key",
-        "account__kind",
-        "account__owner__teacher__external_id",
-        "account__owner__learner__external_id",
-        "amount_tokens",
-    )
-    for row in rows.iterator(chunk_size=ITERATOR_CHUNK):
-        enrollment_pk = row["transfer__enrollment_id"]
-        yield {
-            "transfer_key": row["transfer__idempotency_key"],
-            "kind": row["transfer__kind"],
-            "created_at": row["transfer__created_at"],
-            "memo": row["transfer__memo"],
-            "enrollment_id": enrollment_key(row["transfer__enrollment__external_id"], enrollment_pk)
-            if enrollment_pk
-            else None,
-            "reverses_key": row["transfer__reverses__idempotency_key"],
-            "account_kind": row["account__kind"],
-            "account_owner_id": row["account__owner__teacher__external_id"]
-            or row["account__owner__learner__external_id"],
-            "amount_tokens": row["amount_tokens"],
-        }
-
-
-ROW_SOURCES: dict[str, Callable[[], Iterator[dict]]] = {
-    "teachers": _teachers,
-    "courses": _courses,
-    "learners": _learners,
-    "price_history": _price_history,
-    "enrollments": _enrollments,
-    "activity": _activity,
-    "transfers": _transfers,
+ROW_SOURCES: dict[str, RowSource] = {
+    "teachers": RowSource(
+        model=Teacher, order_by=("external_id",), columns=SCHEMAS["teachers"].names, read_from=USER_COLUMNS
+    ),
+    "courses": RowSource(
+        model=Course,
+        order_by=("code",),
+        columns=SCHEMAS["courses"].names,
+        read_from={"teacher_id": "teacher__external_id"},
+    ),
+    "learners": RowSource(
+        model=Learner,
+        order_by=("external_id",),
+        columns=SCHEMAS["learners"].names,
+        read_from=USER_COLUMNS,
+        derived=("tokens_funded",),
+        also_read=("user_id",),
+        derive=tokens_funded,
+    ),
+    "price_history": RowSource(
+        model=PriceChange,
+        order_by=("course__code", "effective_at", "pk"),
+        columns=SCHEMAS["price_history"].names,
+        read_from={"course_code": "course__code", "approved_by": "approved_by__username"},
+    ),
+    "enrollments": RowSource(
+        model=Enrollment,
+        order_by=("enrolled_at", "pk"),
+        columns=SCHEMAS["enrollments"].names,
+        read_from=LEARNER_AND_COURSE,
+        derived=("enrollment_id", "refunded_at"),
+        also_read=("pk", "external_id"),
+        derive=enrollment_id_and_refund,
+    ),
+    "activity": RowSource(
+        model=LearnerActivity,
+        order_by=("learner__external_id", "day", "course__code"),
+        columns=SCHEMAS["activity"].names,
+        read_from=LEARNER_AND_COURSE,
+    ),
+    "transfers": RowSource(
+        model=Entry,
+        order_by=("transfer__created_at", "transfer_id", "pk"),
+        columns=TRANSFER_COLUMNS,
+        read_from={
+            "transfer_key": "transfer__idempotency_key",
+            "kind": "transfer__kind",
+            "created_at": "transfer__created_at",
+            "memo": "transfer__memo",
+            "reverses_key": "transfer__reverses__idempotency_key",
+            "account_kind": "account__kind",
+        },
+        derived=("enrollment_id", "account_owner_id"),
+        also_read=(
+            "transfer__enrollment_id",
+            "transfer__enrollment__external_id",
+            "account__owner__teacher__external_id",
+            "account__owner__learner__external_id",
+        ),
+        derive=lambda: transfer_enrollment_and_owner,
+    ),
 }
 
 
 def export_columns(kind: str) -> tuple[str, ...]:
-    return TRANSFER_COLUMNS if kind == "transfers" else tuple(SCHEMAS[kind].names)
+    return tuple(ROW_SOURCES[kind].columns)
 
 
 def export_csv(*, kind: str, stream: IO[str]) -> int:
@@ -229,7 +188,7 @@ def export_csv(*, kind: str, stream: IO[str]) -> int:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(columns)
     count = 0
-    for row in ROW_SOURCES[kind]():
+    for row in ROW_SOURCES[kind].rows():
         writer.writerow([format_value(row.get(c)) for c in columns])
         count += 1
     return count

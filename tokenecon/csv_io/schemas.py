@@ -2,7 +2,7 @@
 
 A schema knows types, required columns, ranges and enums: everything that can be checked on one
 value alone. Checks that need other rows or the database (duplicates, foreign keys, business
-rules across columns) live in ``importers``. ``docs/csv.md`` documents the same columns.
+rules across columns) live in ``importing``. ``docs/csv.md`` documents the same columns.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -112,6 +112,17 @@ def _enum(values) -> tuple[str, ...]:
     return tuple(v for v, _ in values.choices)
 
 
+# Columns that name a row of another kind by its key.
+TEACHER_ID = Column("teacher_id", "str", True, "External id of an existing teacher", max_length=32)
+COURSE_CODE = Column("course_code", "str", True, "Code of an existing course", max_length=16)
+LEARNER_ID = Column("learner_id", "str", True, "External id of an existing learner", max_length=32)
+
+# Every imported person gets a user: these two columns are the same for teachers and learners.
+USERNAME = Column(
+    "username", "str", False, "Login name of the new user (default: the external id)", max_length=150
+)
+EMAIL = Column("email", "email", False, "E-mail of the user", max_length=254, default="")
+
 TEACHERS = Schema(
     kind="teachers",
     key=("external_id",),
@@ -119,10 +130,8 @@ TEACHERS = Schema(
     columns=(
         Column("external_id", "str", True, "Teacher key, e.g. `T00001`", max_length=32),
         Column("display_name", "str", True, "Name shown to learners", max_length=120),
-        Column(
-            "username", "str", False, "Login name of the new user (default: the external id)", max_length=150
-        ),
-        Column("email", "email", False, "E-mail of the user", max_length=254, default=""),
+        USERNAME,
+        EMAIL,
         Column("bio", "str", False, "Free text", default=""),
         Column(
             "quality_score", "int", False, "Teaching quality 0-100", min_value=0, max_value=100, default=50
@@ -139,7 +148,7 @@ COURSES = Schema(
     columns=(
         Column("code", "str", True, "Course key, e.g. `C00001`", max_length=16),
         Column("title", "str", True, "Course title", max_length=200),
-        Column("teacher_id", "str", True, "External id of an existing teacher", max_length=32),
+        TEACHER_ID,
         Column("category", "enum", True, "Catalog category", choices=_enum(CourseCategory)),
         Column("difficulty", "enum", True, "Level", choices=_enum(Difficulty)),
         Column(
@@ -192,10 +201,8 @@ LEARNERS = Schema(
             choices=_enum(Learner.Channel),
             default="",
         ),
-        Column(
-            "username", "str", False, "Login name of the new user (default: the external id)", max_length=150
-        ),
-        Column("email", "email", False, "E-mail of the user", max_length=254, default=""),
+        USERNAME,
+        EMAIL,
         Column(
             "tokens_funded",
             "int",
@@ -213,7 +220,7 @@ PRICE_HISTORY = Schema(
     key=("course_code", "effective_at"),
     summary="One row per price change of a course. Does not change the course's current price.",
     columns=(
-        Column("course_code", "str", True, "Code of an existing course", max_length=16),
+        COURSE_CODE,
         Column("effective_at", "datetime", True, "When the new price took effect"),
         Column(
             "new_price_tokens", "int", True, "Price from then on", min_value=price_min, max_value=price_max
@@ -250,8 +257,8 @@ ENROLLMENTS = Schema(
     ),
     columns=(
         Column("enrollment_id", "str", True, "Enrollment key, e.g. `E0000001`", max_length=32),
-        Column("learner_id", "str", True, "External id of an existing learner", max_length=32),
-        Column("course_code", "str", True, "Code of an existing course", max_length=16),
+        LEARNER_ID,
+        COURSE_CODE,
         Column("enrolled_at", "datetime", True, "When the learner bought the course"),
         Column(
             "list_price_tokens",
@@ -288,9 +295,9 @@ ACTIVITY = Schema(
     key=("learner_id", "day", "course_code"),
     summary="One row per learner, day and course (course blank for activity not tied to a course).",
     columns=(
-        Column("learner_id", "str", True, "External id of an existing learner", max_length=32),
+        LEARNER_ID,
         Column("day", "date", True, "Day of the activity"),
-        Column("course_code", "str", False, "Code of an existing course", max_length=16),
+        replace(COURSE_CODE, required=False),
         Column("lessons_completed", "int", False, "Lessons finished", min_value=0, max_value=1000, default=0),
         Column("minutes", "int", False, "Minutes of learning", min_value=0, max_value=1440, default=0),
         Column("forum_posts", "int", False, "Forum posts written", min_value=0, max_value=10000, default=0),
@@ -309,6 +316,8 @@ ACTIVITY = Schema(
 SCHEMAS: dict[str, Schema] = {
     s.kind: s for s in (TEACHERS, COURSES, LEARNERS, PRICE_HISTORY, ENROLLMENTS, ACTIVITY)
 }
+# In the order they are imported: later kinds refer to earlier ones.
+IMPORT_KINDS = tuple(SCHEMAS)
 
 
 class BadValue(ValueError):

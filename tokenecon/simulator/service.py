@@ -23,9 +23,11 @@ from tokenecon.models import (
     Teacher,
     Transfer,
 )
-from tokenecon.simulator import truth as truth_module
 from tokenecon.simulator.config import SimulationConfig
 from tokenecon.simulator.engine import Engine, calibrate_browse_scale
+from tokenecon.simulator.truth_computation import compute_truth
+from tokenecon.simulator.truth_model import save_truth
+from tokenecon.simulator.truth_queries import category_elasticities
 from tokenecon.simulator.world import build_world
 from tokenecon.simulator.writer import DatabaseWriter
 
@@ -170,7 +172,7 @@ def run_simulation(
         raise AssertionError("the written run diverged from its calibration pass")
 
     mark = time.perf_counter()
-    truth = truth_module.compute_truth(
+    truth = compute_truth(
         cfg=config,
         world=world,
         state=engine.state,
@@ -180,8 +182,8 @@ def run_simulation(
         rng=np.random.default_rng(truth_seed),
         cutoff_state=engine.cutoff_state,
     )
-    path = truth_module.save_truth(truth, truth_path)
-    elasticities = truth_module.category_elasticities(path=path)
+    path = save_truth(truth, truth_path)
+    elasticities = category_elasticities(path=path)
     seconds["truth"] = time.perf_counter() - mark
     seconds["total"] = time.perf_counter() - started
     counts = {

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from tokenecon.models import Course, Enrollment, PriceChange
-from tokenecon.simulator import truth
+from tokenecon.simulator import truth_queries
 from tokenecon.simulator.config import SimulationConfig
 from tokenecon.simulator.service import run_simulation
 
@@ -121,7 +121,7 @@ def naive_cross_sectional_elasticities(panel: pd.DataFrame) -> dict[str, float]:
 def test_within_course_regression_recovers_planted_elasticities_and_naive_one_is_biased(db, tmp_path):
     config = SimulationConfig(truth_replications=20).scaled(0.5)
     result = run_simulation(config=config, truth_path=tmp_path / "truth.joblib")
-    true = truth.category_elasticities(path=result.truth_path)
+    true = truth_queries.category_elasticities(path=result.truth_path)
     panel = weekly_panel(config.start_date, config.days)
     estimate = within_course_elasticities(panel)
     naive = naive_cross_sectional_elasticities(panel)

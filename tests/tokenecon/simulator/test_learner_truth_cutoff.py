@@ -10,7 +10,7 @@ import pytest
 
 from tests.tokenecon.simulator.conftest import SMALL
 from tokenecon.models import Enrollment, Learner, LearnerActivity
-from tokenecon.simulator import truth
+from tokenecon.simulator import truth_model, truth_queries
 from tokenecon.simulator.service import run_simulation
 
 
@@ -51,7 +51,7 @@ def _with_labels(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_cutoff_truth_has_every_learner_and_maps_to_the_database(small_run):
-    frame = truth.learners_truth_at_cutoff(path=small_run.truth_path)
+    frame = truth_queries.learners_truth_at_cutoff(path=small_run.truth_path)
     cutoff = SMALL.start_date + timedelta(days=SMALL.days - SMALL.truth_cutoff_days)
     assert (frame["cutoff_date"] == cutoff).all()
     assert list(frame.columns) == [
@@ -87,12 +87,13 @@ def test_cutoff_truth_has_every_learner_and_maps_to_the_database(small_run):
     assert len(left) > 0
     assert (left["p_churn_60d"] == 1).all() and (left["p_enroll_30d"] == 0).all()
     assert (
-        truth.learners_truth(path=small_run.truth_path)["external_id"].tolist() == frame["learner"].tolist()
+        truth_queries.learners_truth(path=small_run.truth_path)["external_id"].tolist()
+        == frame["learner"].tolist()
     )
 
 
 def test_realised_labels_after_the_cutoff_agree_with_the_truth(small_run):
-    frame = _with_labels(truth.learners_truth_at_cutoff(path=small_run.truth_path))
+    frame = _with_labels(truth_queries.learners_truth_at_cutoff(path=small_run.truth_path))
     joined = frame[frame["joined"]]
     alive = joined[joined["alive"]]
     # Who had left before the cut-off never comes back and never buys.
@@ -113,24 +114,24 @@ def test_realised_labels_after_the_cutoff_agree_with_the_truth(small_run):
 
 
 def test_cutoff_file_is_written_and_an_older_truth_file_has_none(small_run, tmp_path):
-    files = truth.write_truth_files(tmp_path / "out", path=small_run.truth_path)
+    files = truth_queries.write_truth_files(tmp_path / "out", path=small_run.truth_path)
     written = pd.read_csv(files["learners_cutoff"], keep_default_na=False, na_values=[""])
-    api = truth.learners_truth_at_cutoff(path=small_run.truth_path, db_ids=False)
+    api = truth_queries.learners_truth_at_cutoff(path=small_run.truth_path, db_ids=False)
     assert list(written.columns) == [c for c in api.columns if c != "external_id"]
     np.testing.assert_allclose(written["p_churn_60d"], api["p_churn_60d"], rtol=1e-5)
     assert written["cutoff_date"].nunique() == 1
 
-    old = copy.copy(truth.load_truth(small_run.truth_path))  # the loaded one is cached
+    old = copy.copy(truth_model.load_simulation_truth(small_run.truth_path))  # the loaded one is cached
     for name in ("cutoff_day", "cutoff_date", "cutoff_learners"):
         old.__dict__.pop(name)
-    older = truth.save_truth(old, tmp_path / "older.joblib")
-    assert truth.learners_truth_at_cutoff(path=older) is None
-    assert len(truth.learners_truth(path=older)) == SMALL.learners
-    assert "learners_cutoff" not in truth.write_truth_files(tmp_path / "older", path=older)
+    older = truth_model.save_truth(old, tmp_path / "older.joblib")
+    assert truth_queries.learners_truth_at_cutoff(path=older) is None
+    assert len(truth_queries.learners_truth(path=older)) == SMALL.learners
+    assert "learners_cutoff" not in truth_queries.write_truth_files(tmp_path / "older", path=older)
 
 
 def test_no_cutoff_when_disabled(db, tmp_path):
     config = replace(SMALL, learners=100, courses=30, enrollments=200, days=60, truth_cutoff_days=0)
     result = run_simulation(config=config, truth_path=tmp_path / "t.joblib")
-    assert truth.learners_truth_at_cutoff(path=result.truth_path) is None
-    assert len(truth.learners_truth(path=result.truth_path)) == 100
+    assert truth_queries.learners_truth_at_cutoff(path=result.truth_path) is None
+    assert len(truth_queries.learners_truth(path=result.truth_path)) == 100

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tokenecon.models import Course, Enrollment, Learner
-from tokenecon.simulator import truth
+from tokenecon.simulator import truth_model, truth_queries
 
 LADDER = np.array([0.0, 0.05, 0.10, 0.15, 0.20, 0.30])
 
@@ -18,13 +18,13 @@ def _all_pairs(t):
 
 
 def test_probability_rises_with_the_discount_and_is_zero_for_owned_courses(small_run):
-    t = truth.load_truth(small_run.truth_path)
+    t = truth_model.load_simulation_truth(small_run.truth_path)
     ll, cc, p0 = _all_pairs(t)
     some = np.nonzero(p0 > 0)[0][:500]
     assert len(some) == 500
     keys = t.learner_external_id[ll[some]]
     codes = t.course_code[cc[some]]
-    p = truth.offer_purchase_probability(
+    p = truth_queries.offer_purchase_probability(
         keys[:, None], codes[:, None], LADDER[None, :], path=small_run.truth_path
     )
     assert p.shape == (500, len(LADDER))
@@ -35,49 +35,51 @@ def test_probability_rises_with_the_discount_and_is_zero_for_owned_courses(small
     assert owned
     who, what = map(np.array, zip(*owned, strict=True))
     for d in LADDER:
-        assert (truth.offer_purchase_probability(who, what, d, path=small_run.truth_path) == 0).all()
+        assert (truth_queries.offer_purchase_probability(who, what, d, path=small_run.truth_path) == 0).all()
     gone = t.learner_external_id[~t.learner_state["alive"]][:20]
     assert (
         len(gone)
-        and (truth.offer_purchase_probability(gone, codes[0], 0.3, path=small_run.truth_path) == 0).all()
+        and (
+            truth_queries.offer_purchase_probability(gone, codes[0], 0.3, path=small_run.truth_path) == 0
+        ).all()
     )
 
 
 def test_database_ids_give_the_same_answer_and_current_prices_are_used(small_run):
-    t = truth.load_truth(small_run.truth_path)
+    t = truth_model.load_simulation_truth(small_run.truth_path)
     ll, cc, p0 = _all_pairs(t)
     some = np.nonzero(p0 > 0)[0][:50]
     keys, codes = t.learner_external_id[ll[some]], t.course_code[cc[some]]
-    by_key = truth.offer_purchase_probability(keys, codes, 0.1, path=small_run.truth_path)
+    by_key = truth_queries.offer_purchase_probability(keys, codes, 0.1, path=small_run.truth_path)
     learner_pk = dict(Learner.objects.values_list("external_id", "id"))
     course_pk = dict(Course.objects.values_list("code", "id"))
-    by_pk = truth.offer_purchase_probability(
+    by_pk = truth_queries.offer_purchase_probability(
         np.array([learner_pk[k] for k in keys]),
         np.array([course_pk[c] for c in codes]),
         0.1,
         path=small_run.truth_path,
     )
     np.testing.assert_array_equal(by_key, by_pk)
-    as_float = truth.offer_purchase_probability(
+    as_float = truth_queries.offer_purchase_probability(
         np.array([learner_pk[k] for k in keys], dtype=float), codes, 0.1, path=small_run.truth_path
     )
     np.testing.assert_array_equal(by_key, as_float)
     with pytest.raises(KeyError):
-        truth.offer_purchase_probability(["nobody"], codes[:1], 0.1, path=small_run.truth_path)
+        truth_queries.offer_purchase_probability(["nobody"], codes[:1], 0.1, path=small_run.truth_path)
 
     code = codes[0]
     course = Course.objects.get(code=code)
-    before = truth.offer_purchase_probability(keys[:1], [code], 0.0, path=small_run.truth_path)[0]
+    before = truth_queries.offer_purchase_probability(keys[:1], [code], 0.0, path=small_run.truth_path)[0]
     Course.objects.filter(pk=course.pk).update(price_tokens=course.price_tokens * 2)
-    after = truth.offer_purchase_probability(keys[:1], [code], 0.0, path=small_run.truth_path)[0]
+    after = truth_queries.offer_purchase_probability(keys[:1], [code], 0.0, path=small_run.truth_path)[0]
     assert after < before
     # Half off the doubled price is the old price.
-    half = truth.offer_purchase_probability(keys[:1], [code], 0.5, path=small_run.truth_path)[0]
+    half = truth_queries.offer_purchase_probability(keys[:1], [code], 0.5, path=small_run.truth_path)[0]
     assert half == pytest.approx(before, rel=1e-9)
 
 
 def test_matches_a_hand_computation(small_run):
-    t = truth.load_truth(small_run.truth_path)
+    t = truth_model.load_simulation_truth(small_run.truth_path)
     ll, cc, p0 = _all_pairs(t)
     pick = int(np.argmax(p0))
     learner, course = int(ll[pick]), int(cc[pick])
@@ -98,7 +100,7 @@ def test_matches_a_hand_computation(small_run):
         / t.course_reference_price[course]
     )
     expected = 1 - np.exp(-k / (1 + np.exp(-u)))
-    got = truth.offer_purchase_probability(
+    got = truth_queries.offer_purchase_probability(
         [t.learner_external_id[learner]], [t.course_code[course]], d, path=small_run.truth_path
     )[0]
     assert got == pytest.approx(expected, rel=1e-6)
@@ -108,7 +110,7 @@ def test_matches_a_hand_computation(small_run):
 def test_offers_agree_with_the_demand_truth(small_run):
     """Summed over learners, P(buy at no discount) stays below the course's expected enrollments
     (which add the next month's sign-ups and use K sigmoid(u) >= 1 - exp(-K sigmoid(u)))."""
-    t = truth.load_truth(small_run.truth_path)
+    t = truth_model.load_simulation_truth(small_run.truth_path)
     ll, cc, p0 = _all_pairs(t)
     per_course = np.bincount(cc, weights=p0, minlength=len(t.course_code))
     demand = t.expected_enrollments(np.arange(len(t.course_code)), t.course_price_at_end.astype(float))
@@ -117,7 +119,7 @@ def test_offers_agree_with_the_demand_truth(small_run):
 
 
 def test_revenue_falls_with_the_discount_when_inelastic_and_rises_when_elastic(small_run):
-    t = truth.load_truth(small_run.truth_path)
+    t = truth_model.load_simulation_truth(small_run.truth_path)
     ll, cc, p0 = _all_pairs(t)
     category = t.course_category[cc]
     price = t.course_price_at_end[cc].astype(float)

@@ -2,15 +2,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pricing.services.truth import load_demand_truth
+from tests.factories import CourseFactory
 from tests.tokenecon.simulator.conftest import SMALL
-from tokenecon.models import Course, Learner
-from tokenecon.simulator import truth
+from tokenecon.models import Course, Learner, Teacher
+from tokenecon.simulator import truth_model, truth_queries
 
 
 def test_truth_files_match_the_python_api(small_run, tmp_path):
-    files = truth.write_truth_files(tmp_path / "out", path=small_run.truth_path)
+    files = truth_queries.write_truth_files(tmp_path / "out", path=small_run.truth_path)
     courses = pd.read_csv(files["courses"])
-    api = truth.courses_truth(path=small_run.truth_path)
+    api = truth_queries.courses_truth(path=small_run.truth_path)
     assert list(courses.columns) == [
         "code",
         "category",
@@ -26,8 +28,10 @@ def test_truth_files_match_the_python_api(small_run, tmp_path):
         courses["expected_enrollments_30d"], api["expected_enrollments_30d"], rtol=1e-5
     )
     for _, row in courses.head(5).iterrows():
-        q = truth.expected_enrollments_30d(row["code"], row["price_tokens"], path=small_run.truth_path)
-        e = truth.elasticity_at_price(row["code"], row["price_tokens"], path=small_run.truth_path)
+        q = truth_queries.expected_enrollments_30d(
+            row["code"], row["price_tokens"], path=small_run.truth_path
+        )
+        e = truth_queries.elasticity_at_price(row["code"], row["price_tokens"], path=small_run.truth_path)
         assert q[0] == pytest.approx(row["expected_enrollments_30d"], rel=1e-5)
         assert e[0] == pytest.approx(row["elasticity"], rel=1e-5)
 
@@ -35,7 +39,7 @@ def test_truth_files_match_the_python_api(small_run, tmp_path):
     assert demand.groupby("code")["price"].nunique().min() >= 50
     assert demand["price"].min() == 10 and demand["price"].max() == 500
     one = demand[demand["code"] == courses["code"].iloc[0]]
-    curve = truth.expected_enrollments_30d(
+    curve = truth_queries.expected_enrollments_30d(
         courses["code"].iloc[0], one["price"].to_numpy(), path=small_run.truth_path
     )
     np.testing.assert_allclose(one["expected_enrollments_30d"], curve, rtol=1e-5)
@@ -49,7 +53,7 @@ def test_truth_files_match_the_python_api(small_run, tmp_path):
         "p_complete_60d",
         "price_sensitivity",
     }
-    api_learners = truth.learners_truth(path=small_run.truth_path)
+    api_learners = truth_queries.learners_truth(path=small_run.truth_path)
     np.testing.assert_allclose(learners["p_churn_60d"], api_learners["p_churn_60d"], rtol=1e-5)
     for column in ("p_enroll_30d", "p_churn_60d"):
         assert learners[column].between(0, 1).all()
@@ -57,10 +61,10 @@ def test_truth_files_match_the_python_api(small_run, tmp_path):
 
 
 def test_demand_falls_with_price_and_every_optimum_is_inside_the_bounds(small_run):
-    frame = truth.courses_truth(path=small_run.truth_path)
+    frame = truth_queries.courses_truth(path=small_run.truth_path)
     assert (frame["elasticity"] < 0).all()
     assert frame["optimal_price_tokens"].between(10, 500).all()
-    t = truth.load_truth(small_run.truth_path)
+    t = truth_model.load_simulation_truth(small_run.truth_path)
     courses = np.arange(len(t.course_code))
     grid = np.broadcast_to(np.arange(10, 501, dtype=float), (len(courses), 491))
     q = t.expected_enrollments(courses, grid)
@@ -72,7 +76,7 @@ def test_demand_falls_with_price_and_every_optimum_is_inside_the_bounds(small_ru
 
 
 def test_elasticity_matches_the_slope_of_the_demand_curve(small_run):
-    t = truth.load_truth(small_run.truth_path)
+    t = truth_model.load_simulation_truth(small_run.truth_path)
     courses = np.arange(len(t.course_code))
     price = t.course_price_at_end.astype(float)
     h = 1e-4
@@ -83,21 +87,27 @@ def test_elasticity_matches_the_slope_of_the_demand_curve(small_run):
 
 
 def test_truth_is_kept_after_the_run_and_follows_a_later_price_change(small_run):
-    before = truth.courses_truth(path=small_run.truth_path).set_index("code")
+    before = truth_queries.courses_truth(path=small_run.truth_path).set_index("code")
     code = before.index[0]
     Course.objects.filter(code=code).update(price_tokens=int(before.loc[code, "price_tokens"]) * 2)
-    after = truth.courses_truth(path=small_run.truth_path).set_index("code")
+    after = truth_queries.courses_truth(path=small_run.truth_path).set_index("code")
     assert after.loc[code, "expected_enrollments_30d"] < before.loc[code, "expected_enrollments_30d"]
     assert after.loc[code, "elasticity"] < before.loc[code, "elasticity"]
 
 
 def test_evaluation_truth_is_none_without_a_simulation(db, tmp_path):
-    assert truth.load_truth(tmp_path / "missing.joblib") is None
-    assert truth.demand_truth_for_evaluation(path=tmp_path / "missing.joblib") is None
+    assert truth_model.load_simulation_truth(tmp_path / "missing.joblib") is None
+    assert load_demand_truth(path=tmp_path / "missing.joblib") is None
+
+
+def test_demand_truth_is_none_when_the_catalog_is_not_the_simulators(small_run):
+    CourseFactory(code="NOTSIMULATED", teacher=Teacher.objects.first())
+    assert truth_model.load_simulation_truth(small_run.truth_path) is not None
+    assert load_demand_truth(path=small_run.truth_path) is None
 
 
 def test_evaluation_truth_uses_database_ids(small_run):
-    evaluation = truth.demand_truth_for_evaluation(path=small_run.truth_path)
+    evaluation = load_demand_truth(path=small_run.truth_path)
     ids = set(Course.objects.values_list("id", flat=True))
     assert set(evaluation.course_elasticity.index) == ids
     assert set(evaluation.curves["course_id"]) == ids
@@ -114,8 +124,8 @@ def test_truth_agrees_with_the_last_month_of_the_run(small_run):
     from tokenecon.models import Enrollment
 
     recent = Enrollment.objects.filter(enrolled_at__date__gt=SMALL.end_date - pd.Timedelta(days=30))
-    courses = truth.courses_truth(path=small_run.truth_path)
-    learners = truth.learners_truth(path=small_run.truth_path)
+    courses = truth_queries.courses_truth(path=small_run.truth_path)
+    learners = truth_queries.learners_truth(path=small_run.truth_path)
     assert 0.7 < courses["expected_enrollments_30d"].sum() / recent.count() < 1.4
     buyers = recent.values("learner").distinct().count()
     assert 0.7 < learners["p_enroll_30d"].sum() / buyers < 1.4

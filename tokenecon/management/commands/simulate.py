@@ -5,9 +5,9 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from tokenecon.simulator import truth
 from tokenecon.simulator.config import SimulationConfig
 from tokenecon.simulator.service import MarketplaceNotEmpty, run_simulation
+from tokenecon.simulator.truth_queries import write_truth_files
 
 
 class Command(BaseCommand):
@@ -98,5 +98,5 @@ class Command(BaseCommand):
         ):
             self.stdout.write(f"  {category:<22} {value:6.2f}")
         if o["truth_out"]:
-            files = truth.write_truth_files(o["truth_out"], path=result.truth_path)
+            files = write_truth_files(o["truth_out"], path=result.truth_path)
             self.stdout.write("Truth files: " + ", ".join(str(p) for p in files.values()))
