@@ -65,7 +65,7 @@ def propensity(force: bool) -> None:
 def scoring_and_offers() -> None:
     import numpy as np
 
-    from learners.ml.offers import LADDER, seed_rule_discounts
+    from learners.ml.offers import LADDER, fixed_rule_discounts
     from learners.services.offer_policy import plan_offers
     from learners.services.scoring import score_all_learners
     from tokenecon.simulator.truth_queries import offer_purchase_probability
@@ -92,8 +92,8 @@ def scoring_and_offers() -> None:
 
     policies = {
         "ours (model)": plan["discount"].to_numpy(),
-        "seeds' rule": np.minimum(
-            seed_rule_discounts(propensity=plan["enroll_prob"], sensitivity=plan["price_sensitivity"]),
+        "fixed rule": np.minimum(
+            fixed_rule_discounts(propensity=plan["enroll_prob"], sensitivity=plan["price_sensitivity"]),
             LADDER[-1],
         ),
         "oracle": LADDER[np.argmax(gain, axis=1)],

@@ -42,7 +42,7 @@ def choose_discounts(
     return ladder[best], gain[np.arange(len(p0)), best]
 
 
-def seed_rule_discounts(*, propensity: np.ndarray, sensitivity: np.ndarray) -> np.ndarray:
+def fixed_rule_discounts(*, propensity: np.ndarray, sensitivity: np.ndarray) -> np.ndarray:
     """The fixed discount rule the model policy is compared with: 5% for hot (>= 0.7), 10% for
     warm (>= 0.5), 20% otherwise; +10% if price sensitive."""
     propensity = np.asarray(propensity, dtype=float)

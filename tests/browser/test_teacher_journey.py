@@ -4,7 +4,6 @@ teacher's course is a 404."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
@@ -18,36 +17,14 @@ from tokenecon.models import Course, PriceChange
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless=new",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PASSWORD = "journey-pass-123"
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(
-            f"{CHROMIUM} is missing: browser tests drive Debian's Chromium "
-            "(apt-get install -y chromium); Playwright's own browsers are not used."
-        )
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
+def browser_page(browser):
+    page = browser.new_page()
+    page.set_default_timeout(15_000)
+    return page
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from learners.ml.offers import (
     choose_discounts,
     estimate_discount_response,
     expected_incremental_revenue,
-    seed_rule_discounts,
+    fixed_rule_discounts,
 )
 
 
@@ -28,7 +28,7 @@ def test_policy_beats_the_seed_rule_when_the_response_model_is_right():
     price = rng.uniform(30, 200, 5000)
     beta = 6.0
     ours, _ = choose_discounts(p0=p0, sensitivity=sensitivity, price=price, beta=beta)
-    rule = seed_rule_discounts(propensity=p0, sensitivity=sensitivity)
+    rule = fixed_rule_discounts(propensity=p0, sensitivity=sensitivity)
     ours_gain = expected_incremental_revenue(
         p0=p0, sensitivity=sensitivity, price=price, discount=ours, beta=beta
     )
