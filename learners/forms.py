@@ -46,6 +46,17 @@ class TopUpForm(forms.Form):
     form_token = FormTokenField()
     next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=300)
 
+    @classmethod
+    def new(cls, *, asked_amount: str | None, next_url: str) -> TopUpForm:
+        """A fresh form, pre-filled with the amount a link asked for when it is one this form
+        would accept (a shortfall message links here with the tokens missing)."""
+        initial = {"form_token": new_form_token(), "next": next_url}
+        try:
+            initial["amount_tokens"] = cls.base_fields["amount_tokens"].clean(asked_amount)
+        except forms.ValidationError:
+            pass
+        return cls(initial=initial)
+
 
 class CatalogFilterForm(forms.Form):
     SORTS = [

@@ -138,11 +138,9 @@ def wallet(request):
             status=400,
             fragment_status=200,
         )
-    initial = {"form_token": new_form_token(), "next": _safe_next(request, request.GET.get("next")) or ""}
-    asked = request.GET.get("amount", "")
-    if asked.isdigit() and 0 < int(asked) <= 100_000:
-        initial["amount_tokens"] = int(asked)
-    form = TopUpForm(initial=initial)
+    form = TopUpForm.new(
+        asked_amount=request.GET.get("amount"), next_url=_safe_next(request, request.GET.get("next")) or ""
+    )
     return render(request, "learners/wallet.html", _wallet_context(request, learner, form))
 
 

@@ -484,3 +484,9 @@ def test_offer_expiry_is_phrased_in_days_then_hours_then_expired():
     assert expires_in(now + timedelta(hours=5, minutes=30), now) == "expires in 5 hours"
     assert expires_in(now + timedelta(minutes=10), now) == "expires in 1 hour"
     assert expires_in(now - timedelta(seconds=1), now) == "expired"
+
+
+@pytest.mark.parametrize(("asked", "prefilled"), [("50", 50), ("0", None), ("abc", None), ("1000001", None)])
+def test_top_up_link_prefills_only_an_amount_the_form_accepts(client, funded, asked, prefilled):
+    response = client.get(reverse("learners:wallet"), {"amount": asked})
+    assert response.context["form"].initial.get("amount_tokens") == prefilled
