@@ -490,3 +490,19 @@ def test_offer_expiry_is_phrased_in_days_then_hours_then_expired():
 def test_top_up_link_prefills_only_an_amount_the_form_accepts(client, funded, asked, prefilled):
     response = client.get(reverse("learners:wallet"), {"amount": asked})
     assert response.context["form"].initial.get("amount_tokens") == prefilled
+
+
+MODEL_REASON = "20% off: at this learner's price sensitivity and a course elasticity of -1.89, it pays."
+
+
+def test_learner_reads_a_plain_offer_message_never_the_models_reasoning(client, funded, course):
+    offer = OfferFactory(learner=funded, course=course, discount_pct=Decimal("20"), reason=MODEL_REASON)
+    OfferFactory(learner=funded, course=None, category="data_science", discount_pct=Decimal("12.5"))
+    for name, args in [("course_detail", [course.code]), ("offers", [])]:
+        html = client.get(reverse(f"learners:{name}", args=args)).content.decode()
+        assert "elasticity" not in html and "sensitivity" not in html, name
+        assert f"20% off “{course.title}” until {offer.expires_at:%d %B %Y}" in html.replace(
+            "&ldquo;", "“"
+        ).replace("&rdquo;", "”"), name
+    offers_page = client.get(reverse("learners:offers")).content.decode()
+    assert "12.5% off every Data science course" in offers_page
