@@ -143,6 +143,16 @@ def courses_with_advice(*, courses: QuerySet[Course]) -> list[Course]:
     return rows
 
 
+def pending_price_moves_count(*, courses: QuerySet[Course]) -> int:
+    """How many of these courses have pending advice that changes their price ("keep the price"
+    advice asks nothing of anyone, so it is not counted)."""
+    return (
+        PriceRecommendation.objects.filter(course__in=courses, status=PriceRecommendation.Status.PENDING)
+        .exclude(recommended_price_tokens=F("current_price_tokens"))
+        .count()
+    )
+
+
 def price_history(*, course: Course, limit: int = 50) -> list[PriceChange]:
     """The course's latest price changes, newest first."""
     return list(

@@ -42,7 +42,7 @@ def _course_page(request, courses) -> dict:
     return {
         "page": page,
         "course_count": page.paginator.count,
-        "pending_count": sum(1 for c in page.object_list if c.advice is not None),
+        "pending_count": selectors.pending_price_moves_count(courses=courses),
     }
 
 

@@ -9,7 +9,14 @@ from django.urls import reverse
 
 from pricing.models import AdviceRun, PriceRecommendation
 from pricing.tasks import compute_price_recommendations
-from tests.factories import AdviceRunFactory, LearnerFactory, StaffFactory, TeacherFactory
+from tests.factories import (
+    AdviceRunFactory,
+    CourseFactory,
+    LearnerFactory,
+    PriceRecommendationFactory,
+    StaffFactory,
+    TeacherFactory,
+)
 from tests.helpers import signed_in
 from tests.pricing.db_world import trained_world as priced_world
 from tokenecon.models import Account, AccountKind, Course, PriceChange, Teacher
@@ -410,3 +417,25 @@ def test_decisions_on_another_course_s_recommendation_are_404(client, world):
     assert client.post(url, {"recommendation": advice.pk}).status_code == 404
     advice.refresh_from_db()
     assert advice.status == "pending"
+
+
+def test_advised_changes_count_only_advice_that_moves_a_price_across_every_page(client, db):
+    teacher = TeacherFactory()
+    courses = [CourseFactory(teacher=teacher, price_tokens=100) for _ in range(52)]
+    for course in courses[:3]:
+        PriceRecommendationFactory(course=course, recommended_price_tokens=110)
+    for course in courses[3:6]:
+        PriceRecommendationFactory(course=course, recommended_price_tokens=100)  # keep the price
+    PriceRecommendationFactory(course=courses[51], recommended_price_tokens=90)  # on page 2
+    response = signed_in(client, teacher.user).get(reverse("pricing:teacher_home"))
+    assert response.context["pending_count"] == 4
+    keep = PriceRecommendation.objects.filter(course=courses[3]).get()
+    client.post(
+        reverse("pricing:dismiss_recommendation", args=[courses[3].code]), {"recommendation": keep.pk}
+    )
+    assert signed_in(client, teacher.user).get(reverse("pricing:teacher_home")).context["pending_count"] == 4
+    move = PriceRecommendation.objects.filter(course=courses[0]).get()
+    client.post(
+        reverse("pricing:dismiss_recommendation", args=[courses[0].code]), {"recommendation": move.pk}
+    )
+    assert client.get(reverse("pricing:teacher_home")).context["pending_count"] == 3
