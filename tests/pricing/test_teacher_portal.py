@@ -421,7 +421,7 @@ def test_decisions_on_another_course_s_recommendation_are_404(client, world):
 
 def test_advised_changes_count_only_advice_that_moves_a_price_across_every_page(client, db):
     teacher = TeacherFactory()
-    courses = [CourseFactory(teacher=teacher, price_tokens=100) for _ in range(52)]
+    courses = [CourseFactory(teacher=teacher, code=f"ADV{i:03d}", price_tokens=100) for i in range(52)]
     for course in courses[:3]:
         PriceRecommendationFactory(course=course, recommended_price_tokens=110)
     for course in courses[3:6]:
