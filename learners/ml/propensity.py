@@ -178,7 +178,7 @@ def fit_candidates(
 def choose(
     candidates: dict[str, PropensityModel], features: pd.DataFrame, labels: pd.Series
 ) -> tuple[str, dict]:
-    """The rule: lowest held-out Brier score (it rewards ranking and calibration together), ties
+    """Lowest held-out Brier score (it rewards ranking and calibration together), ties
     broken by ROC AUC, then by the simpler model (logistic first)."""
     keep = labels.notna().to_numpy()
     y = labels[keep].astype(int).to_numpy()

@@ -49,7 +49,8 @@ def judge_advice(
     if cautious and enrollments_to_date < min_enrollments_for_advice:
         return AdviceJudgement(
             "low",
-            f"Too little history to advise a change ({enrollments_to_date:.0f} enrollments so far; "
+            f"Too little history to advise a change ({enrollments_to_date:.0f} "
+            f"enrollment{'' if round(enrollments_to_date) == 1 else 's'} so far; "
             f"advice starts at {min_enrollments_for_advice}). Keep {current:.0f} tokens.",
             current,
         )

@@ -13,7 +13,14 @@ from django.utils import timezone
 from learners.models import Offer
 from learners.services.suggestions import clear_suggestion_cache
 from learners.templatetags.learner_portal import expires_in
-from tests.factories import CourseFactory, LearnerFactory, OfferFactory, StaffFactory, TeacherFactory
+from tests.factories import (
+    CourseFactory,
+    EnrollmentFactory,
+    LearnerFactory,
+    OfferFactory,
+    StaffFactory,
+    TeacherFactory,
+)
 from tests.helpers import api_client_for, signed_in
 from tests.ledger_checks import assert_ledger_consistent
 from tokenecon.models import Course, Enrollment, Transfer, TransferKind
@@ -506,3 +513,11 @@ def test_learner_reads_a_plain_offer_message_never_the_models_reasoning(client, 
         ).replace("&rdquo;", "”"), name
     offers_page = client.get(reverse("learners:offers")).content.decode()
     assert "12.5% off every Data science course" in offers_page
+
+
+def test_course_page_says_how_many_ratings_the_average_has_beside_its_learners(client, funded, course):
+    for rating in (5, 3, None):
+        EnrollmentFactory(course=course, rating=rating)
+    html = client.get(reverse("learners:course_detail", args=[course.code])).content.decode()
+    assert "4.0 ★" in html
+    assert "2 ratings · 3 learners" in html

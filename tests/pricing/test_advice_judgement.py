@@ -69,3 +69,8 @@ def test_keeping_the_best_price_says_so():
     judgement = judge(100, elasticity_current=-0.6)
     assert judgement.confidence == "high"
     assert "already the best price" in judgement.reason and "inelastic" in judgement.reason
+
+
+@pytest.mark.parametrize(("enrollments", "said"), [(1, "(1 enrollment so far"), (5, "(5 enrollments so far")])
+def test_too_little_history_counts_enrollments_in_words(enrollments, said):
+    assert said in judge(90, enrollments=enrollments).reason

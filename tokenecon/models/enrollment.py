@@ -84,6 +84,7 @@ class LearnerActivity(models.Model):
     assignments_submitted = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
+        verbose_name_plural = "learner activity"
         ordering = ["learner", "day"]
         indexes = [models.Index(fields=["day"])]
         constraints = [

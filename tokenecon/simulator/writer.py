@@ -100,6 +100,11 @@ TITLE_FORMS = [
 ]
 
 
+def with_article(phrase: str) -> str:
+    """``"advanced course ..."`` -> ``"An advanced course ..."``."""
+    return ("An " if phrase[:1].lower() in "aeiou" else "A ") + phrase
+
+
 def _at(start: date, seconds: np.ndarray) -> list[datetime]:
     base = datetime.combine(start, time(0), tzinfo=UTC)
     return [base + timedelta(seconds=int(s)) for s in seconds]
@@ -213,7 +218,9 @@ class DatabaseWriter:
                 Course(
                     code=self.course_codes[j],
                     title=titles[j],
-                    description=f"A {DIFFICULTIES[w.course_difficulty[j]]} course in {titles[j].lower()}.",
+                    description=with_article(
+                        f"{DIFFICULTIES[w.course_difficulty[j]]} course in {titles[j].lower()}."
+                    ),
                     teacher_id=int(self.teacher_ids[w.course_teacher[j]]),
                     category=CATEGORIES[w.course_category[j]],
                     difficulty=DIFFICULTIES[w.course_difficulty[j]],
@@ -363,7 +370,7 @@ class DatabaseWriter:
                     kind=TransferKind.REFUND,
                     idempotency_key=f"{self.prefix}:refund:{index}",
                     legs=tuple(legs[int(t)]),
-                    memo="Refund: the learner was not satisfied",
+                    memo="Refund: not satisfied with the course",
                     created_at=at[k],
                     enrollment_id=int(self.enrollment_ids[index]),
                     reverses_id=int(t),
