@@ -3,6 +3,7 @@
 import uuid
 
 from django.contrib import admin, messages
+from django.db.models import Q, Sum
 
 from tokenecon.errors import TokenEconomyError
 from tokenecon.models import (
@@ -15,7 +16,9 @@ from tokenecon.models import (
     PriceChange,
     Teacher,
     Transfer,
+    TransferKind,
 )
+from tokenecon.services.accounts import reverse_transfer
 from tokenecon.services.enrollment import refund_enrollment
 
 
@@ -166,6 +169,9 @@ class EntryInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("account__owner")
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -173,13 +179,57 @@ class EntryInline(admin.TabularInline):
         return False
 
 
+@admin.action(description="Reverse selected transfers (an adjustment moving every entry back)")
+def reverse_selected(modeladmin, request, queryset):
+    reversed_count, refused = 0, []
+    for transfer in queryset:
+        if transfer.kind == TransferKind.PURCHASE:
+            refused.append(f"{transfer.idempotency_key}: a purchase is undone by refunding its enrollment.")
+            continue
+        try:
+            # One key per transfer: a second click replays the first reversal instead of a second one.
+            reverse_transfer(
+                transfer=transfer,
+                idempotency_key=f"admin-reverse-{transfer.pk}",
+                memo=f"Reversal of {transfer.idempotency_key} by {request.user.username}",
+            )
+            reversed_count += 1
+        except TokenEconomyError as exc:
+            refused.append(f"{transfer.idempotency_key}: {exc}")
+    if reversed_count:
+        modeladmin.message_user(request, f"Reversed {reversed_count} transfer(s).", messages.SUCCESS)
+    for reason in refused:
+        modeladmin.message_user(request, f"Not reversed {reason}", messages.ERROR)
+
+
 @admin.register(Transfer)
 class TransferAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "created_at", "memo", "idempotency_key", "enrollment", "reverses"]
+    list_display = ["id", "kind", "created_at", "moved_tokens", "legs", "memo", "enrollment", "reverses"]
     list_filter = ["kind"]
     search_fields = ["idempotency_key", "memo"]
     date_hierarchy = "created_at"
     inlines = [EntryInline]
+    actions = [reverse_selected]
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(moved=Sum("entries__amount_tokens", filter=Q(entries__amount_tokens__gt=0)))
+            .prefetch_related("entries__account__owner")
+        )
+
+    @admin.display(description="Tokens moved", ordering="moved")
+    def moved_tokens(self, transfer) -> str:
+        return f"{transfer.moved or 0:,}"
+
+    @admin.display(description="From → to")
+    def legs(self, transfer) -> str:
+        entries = list(transfer.entries.all())
+        paying = ", ".join(str(e.account) for e in entries if e.amount_tokens < 0)
+        receiving = ", ".join(str(e.account) for e in entries if e.amount_tokens > 0)
+        return f"{paying} → {receiving}"
 
 
 @admin.register(Entry)

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from tests.factories import CourseFactory, LearnerFactory
+from tests.factories import CourseFactory, LearnerFactory, LearnerScoreFactory, OfferFactory
 from tests.helpers import signed_in
 from tests.ledger_checks import assert_ledger_consistent
 from tokenecon.models import Enrollment, EnrollmentStatus, Transfer, TransferKind
@@ -90,3 +90,42 @@ def test_portal_pages_load_htmx_from_static_and_nothing_from_a_cdn(client, path,
     html = signed_in(client, user).get(path).content.decode()
     assert f"/static/{HTMX_STATIC}" in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_transfer_list_shows_the_tokens_moved_and_between_which_accounts(client, staff, learner):
+    top_up_wallet(learner=learner, amount_tokens=1250, idempotency_key="shown")
+    html = signed_in(client, staff).get("/admin/tokenecon/transfer/").content.decode()
+    assert "1,250" in html
+    assert f"Platform treasury (platform) → Learner wallet ({learner.user.username})" in html.replace(
+        "&rarr;", "→"
+    )
+
+
+def test_admin_reverses_a_transfer_once_and_sends_purchases_to_the_refund(client, staff, learner, course):
+    admin = signed_in(client, staff)
+    top_up = top_up_wallet(learner=learner, amount_tokens=300, idempotency_key="to-reverse")
+    data = {"action": "reverse_selected", "_selected_action": [top_up.pk]}
+    admin.post("/admin/tokenecon/transfer/", data)
+    admin.post("/admin/tokenecon/transfer/", data)
+    assert Transfer.objects.filter(kind=TransferKind.ADJUSTMENT, reverses=top_up).count() == 1
+    assert wallet_of(learner).balance_tokens == 0
+    top_up_wallet(learner=learner, amount_tokens=course.price_tokens, idempotency_key="again")
+    enrollment = purchase_course(learner=learner, course=course, idempotency_key="bought")
+    purchase = Transfer.objects.get(enrollment=enrollment, kind=TransferKind.PURCHASE)
+    response = admin.post(
+        "/admin/tokenecon/transfer/",
+        {"action": "reverse_selected", "_selected_action": [purchase.pk]},
+        follow=True,
+    )
+    assert "refunding its enrollment" in response.content.decode()
+    assert not Transfer.objects.filter(reverses=purchase).exists()
+
+
+def test_offers_and_learner_scores_are_in_the_admin(client, staff):
+    offer = OfferFactory(reason="20% off: elasticity -1.9 and a sensitive learner")
+    LearnerScoreFactory(learner=offer.learner)
+    admin = signed_in(client, staff)
+    assert "elasticity -1.9" in admin.get(f"/admin/learners/offer/{offer.pk}/change/").content.decode()
+    assert admin.get("/admin/learners/offer/").status_code == 200
+    assert admin.get("/admin/learners/learnerscore/").status_code == 200
+    assert admin.get("/admin/learners/offer/add/").status_code == 403

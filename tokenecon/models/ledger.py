@@ -149,4 +149,4 @@ class Entry(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.amount_tokens:+d} on {self.account_id}"
+        return f"{self.amount_tokens:+,d} tokens, {self.account}"
