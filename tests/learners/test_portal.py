@@ -26,6 +26,8 @@ from tests.ledger_checks import assert_ledger_consistent
 from tokenecon.models import Course, Enrollment, Transfer, TransferKind
 from tokenecon.services.accounts import top_up_wallet, wallet_of
 from tokenecon.services.enrollment import purchase_course
+from tokenecon.services.rates import tokens_to_money
+from tokenecon.templatetags.amounts import money
 
 pytestmark = pytest.mark.django_db
 
@@ -521,3 +523,10 @@ def test_course_page_says_how_many_ratings_the_average_has_beside_its_learners(c
     html = client.get(reverse("learners:course_detail", args=[course.code])).content.decode()
     assert "4.0 ★" in html
     assert "2 ratings · 3 learners" in html
+
+
+def test_wallet_writes_money_with_thousands_separators_and_the_currency(client, funded, settings):
+    top_up_wallet(learner=funded, amount_tokens=99_500, idempotency_key="big-top-up")
+    html = client.get(reverse("learners:wallet")).content.decode()
+    expected = money(tokens_to_money(balance(funded)))
+    assert "," in expected and f"≈ {expected}" in html
