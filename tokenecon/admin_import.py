@@ -84,7 +84,7 @@ def csv_import_view(request):
         kind = form.cleaned_data["kind"]
         result = preview_import(kind=kind, source=content)
         context |= {"kind": kind, "result": result, "problems": result.problems}
-        if result.ok:
+        if result.ok and (result.created or result.updated):
             context["confirm_form"] = CsvConfirmForm(initial={"kind": kind, "token": _store_upload(content)})
     context["form"] = form
     return TemplateResponse(request, "admin/csv_import.html", context)
