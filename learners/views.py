@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -231,7 +231,14 @@ def enroll(request, code: str):
 
     form = EnrollForm(request.POST)
     if not form.is_valid():
-        return HttpResponseBadRequest("This enrollment form is incomplete or expired; reload the page.")
+        # A tampered or stale form: a fresh confirmation with the reason, nothing charged.
+        return _render_confirm(
+            request,
+            learner,
+            course,
+            status=400,
+            error="This enrollment form is incomplete or expired; confirm again below.",
+        )
     if form.cleaned_data["offer"] is not None:
         # Someone else's offer is answered like a missing one.
         get_object_or_404(Offer, pk=form.cleaned_data["offer"], learner=learner)
