@@ -7,6 +7,7 @@ from django.test import override_settings
 from tests.factories import CourseFactory, LearnerFactory, TeacherFactory
 from tests.helpers import signed_in
 from tokenecon.models import Enrollment
+from tokenecon.services.accounts import top_up_wallet
 
 pytestmark = pytest.mark.django_db
 
