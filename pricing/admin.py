@@ -75,6 +75,10 @@ class PricingSettingsAdmin(admin.ModelAdmin):
             {"fields": ["objective", "max_change_pct", "min_enrollments_for_advice"]},
         ),
         (
+            "Pacing: one step at a time, and a teacher's no stands",
+            {"fields": ["cooldown_days", "dismissal_tolerance_pct"]},
+        ),
+        (
             "Strategies on top of the model's optimum",
             {
                 "fields": [

@@ -36,6 +36,20 @@ class PricingSettings(models.Model):
         default=0.5, validators=[MinValueValidator(0), MaxValueValidator(1)]
     )
     bundles_active = models.BooleanField(default=True)
+    cooldown_days = models.PositiveSmallIntegerField(
+        default=14,
+        validators=[MaxValueValidator(365)],
+        help_text="After a course's price changes, advice keeps that price for this many days, so the "
+        "change's effect can be measured before the next step",
+    )
+    dismissal_tolerance_pct = models.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        default=5,
+        validators=[MinValueValidator(0), MaxValueValidator(50)],
+        help_text="Dismissed advice stays dismissed while the model version and the course's price are "
+        "the same and new advice is within this many percent of the dismissed price",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

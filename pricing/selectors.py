@@ -197,3 +197,25 @@ def payouts_of_user(user) -> QuerySet[Entry]:
         .select_related("transfer")
         .order_by("-transfer__created_at", "-transfer_id")
     )
+
+
+def last_price_change_days(*, course_ids: list[int]) -> dict[int, date]:
+    """The day of each course's latest price change (its initial price is no change)."""
+    rows = (
+        PriceChange.objects.filter(course_id__in=course_ids, old_price_tokens__isnull=False)
+        .values("course_id")
+        .annotate(last=Max("effective_at"))
+    )
+    return {row["course_id"]: row["last"].date() for row in rows}
+
+
+def dismissed_advice(*, course_ids: list[int]) -> dict[int, PriceRecommendation]:
+    """Each course's latest decided advice, where that decision was a dismissal."""
+    decided = PriceRecommendation.objects.filter(
+        course_id__in=course_ids,
+        status__in=[PriceRecommendation.Status.APPLIED, PriceRecommendation.Status.DISMISSED],
+    ).order_by("course_id", "-decided_at", "-id")
+    latest: dict[int, PriceRecommendation] = {}
+    for recommendation in decided:
+        latest.setdefault(recommendation.course_id, recommendation)
+    return {c: r for c, r in latest.items() if r.status == PriceRecommendation.Status.DISMISSED}

@@ -5,7 +5,7 @@ the staff page polls."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pricing.ml.confidence import judge_advice
+from pricing.ml.confidence import AdviceJudgement, judge_advice
 from pricing.ml.optimizer import (
     Z_95,
     Guardrails,
@@ -31,7 +31,7 @@ from pricing.ml.strategies import (
     time_based_strategy,
 )
 from pricing.models import AdviceRun, PriceRecommendation, PricingSettings
-from pricing.selectors import pricing_settings
+from pricing.selectors import dismissed_advice, last_price_change_days, pricing_settings
 from pricing.services.bundles import course_bundles
 from pricing.services.model_source import ProductionDemand, course_rows, production_demand
 
@@ -84,6 +84,7 @@ def optimise_catalog(
     today = today or timezone.now().date()
     # Bundles pair courses across chunks, so they are found once for the whole selection.
     bundles = course_bundles(rows, demand) if config.bundles_active else {}
+    changed_on = last_price_change_days(course_ids=[int(c) for c in rows["course_id"]])
     parts = []
     for start in range(0, len(rows), ADVICE_CHUNK_COURSES):
         chunk = rows.iloc[start : start + ADVICE_CHUNK_COURSES].reset_index(drop=True)
@@ -96,6 +97,7 @@ def optimise_catalog(
                 guardrails_on=guardrails_on,
                 today=today,
                 bundles=bundles,
+                changed_on=changed_on,
             )
         )
         if on_progress is not None:
@@ -112,6 +114,7 @@ def recommend_rows(
     guardrails_on: bool,
     today: date | None,
     bundles: dict[int, dict],
+    changed_on: dict[int, date] | None = None,
 ) -> pd.DataFrame:
     """The recommendation for each course row (index 0..n-1): the model's optimum within the
     guardrails, moved by the active strategies, judged for confidence, with the expected
@@ -162,6 +165,14 @@ def recommend_rows(
             min_enrollments_for_advice=config.min_enrollments_for_advice,
             cautious=guardrails_on,
         )
+        if guardrails_on:
+            judgement = cooled_down(
+                judgement,
+                current=float(r["current_price"]),
+                changed_on=(changed_on or {}).get(int(row["course_id"])),
+                today=today,
+                cooldown_days=config.cooldown_days,
+            )
         final_prices.append(judgement.price)
         breakdowns.append([a.as_dict() for a in adjustments])
         confidences.append(judgement.confidence)
@@ -200,6 +211,38 @@ def recommend_rows(
     result["model_version"] = demand.version
     result["model_algorithm"] = demand.algorithm
     return result
+
+
+def cooled_down(
+    judgement: AdviceJudgement, *, current: float, changed_on: date | None, today: date, cooldown_days: int
+) -> AdviceJudgement:
+    """Keep a price that changed less than ``cooldown_days`` ago: a second step before the first
+    one's effect shows in the enrollments would compound an error (20% down, then 20% again)."""
+    if changed_on is None or judgement.price == current or cooldown_days <= 0:
+        return judgement
+    next_change = changed_on + timedelta(days=cooldown_days)
+    if today >= next_change:
+        return judgement
+    return AdviceJudgement(
+        "low",
+        f"The price changed on {changed_on:%Y-%m-%d}; the next change waits until {next_change:%Y-%m-%d} "
+        f"({cooldown_days}-day cool-down) so the first one's effect can be measured. "
+        f"Keep {current:.0f} tokens.",
+        current,
+    )
+
+
+def still_dismissed(*, dismissed: PriceRecommendation | None, advice: dict, tolerance_pct: float) -> bool:
+    """New advice repeats a dismissed one when the model version and the course's price are the
+    same and it proposes nearly the same price: then the teacher's "no" still stands."""
+    if dismissed is None or int(advice["recommended_price"]) == int(advice["current_price"]):
+        return False
+    return (
+        dismissed.model_version == int(advice["model_version"])
+        and dismissed.current_price_tokens == int(advice["current_price"])
+        and abs(int(advice["recommended_price"]) - dismissed.recommended_price_tokens)
+        <= dismissed.recommended_price_tokens * tolerance_pct / 100
+    )
 
 
 INTERVAL_COLUMNS = (
@@ -245,11 +288,25 @@ def compute_recommendations(
 ) -> int:
     """Store a fresh pending recommendation for every course (the previous pending ones are
     superseded) and return how many were stored. The optimisation reports ``on_progress`` as it
-    goes; the advice is written in one transaction at the end, so it is replaced all at once."""
+    goes; the advice is written in one transaction at the end, so it is replaced all at once.
+
+    A course whose last decided advice was dismissed gets none while the new advice repeats it
+    (``still_dismissed``): same model version, same price, a proposal within the settings'
+    ``dismissal_tolerance_pct``. A new model, a price change or a materially different proposal
+    brings advice back."""
     result = optimise_catalog(course_ids=course_ids, on_progress=on_progress)
     if result.empty:
         return 0
-    records = [_stored_recommendation(r) for r in result.to_dict(orient="records")]
+    tolerance = float(pricing_settings().dismissal_tolerance_pct)
+    rows = result.to_dict(orient="records")
+    dismissed = dismissed_advice(course_ids=[int(r["course_id"]) for r in rows])
+    records = [
+        _stored_recommendation(r)
+        for r in rows
+        if not still_dismissed(
+            dismissed=dismissed.get(int(r["course_id"])), advice=r, tolerance_pct=tolerance
+        )
+    ]
     with transaction.atomic():
         pending = PriceRecommendation.objects.filter(status=PriceRecommendation.Status.PENDING)
         if course_ids is not None:

@@ -18,7 +18,7 @@ from pricing.selectors import pricing_settings
 from pricing.services import advice
 from pricing.services.advice import compute_recommendations, optimise_catalog
 from pricing.services.forecasts import optimise_course
-from pricing.services.price_changes import apply_recommendation, dismiss_recommendation
+from pricing.services.price_changes import apply_recommendation, dismiss_recommendation, set_course_price
 from pricing.tasks import compute_price_recommendations
 from tests.factories import (
     AdviceRunFactory,
@@ -317,3 +317,45 @@ def test_a_finished_run_is_not_run_again(trained_world):
     run = AdviceRunFactory(status="succeeded", progress_pct=100, recommendations_stored=3)
     assert compute_price_recommendations.apply(args=[run.pk]).get() == 3
     assert not _pending().exists()
+
+
+def test_a_dismissal_is_remembered_until_the_price_or_the_model_changes(trained_world):
+    recommendation = _applicable()
+    course = recommendation.course
+    dismiss_recommendation(recommendation=recommendation, user=StaffFactory())
+    compute_recommendations()
+    assert not _pending().filter(course=course).exists()  # the same advice does not come back
+    assert _pending().count() == N_COURSES - 1
+    Course.objects.filter(pk=course.pk).update(price_tokens=course.price_tokens + 7)
+    compute_recommendations()
+    assert _pending().filter(course=course).exists()  # a new price is new information
+
+
+def test_a_dismissal_does_not_hide_materially_different_advice(trained_world):
+    recommendation = _applicable()
+    dismiss_recommendation(recommendation=recommendation, user=StaffFactory())
+    # As if the dismissed advice had proposed a price far from what the model proposes now.
+    far = recommendation.current_price_tokens * 3
+    PriceRecommendation.objects.filter(pk=recommendation.pk).update(recommended_price_tokens=far)
+    compute_recommendations()
+    assert _pending().filter(course=recommendation.course).exists()
+
+
+def test_a_price_is_not_stepped_again_within_the_cool_down(trained_world):
+    recommendation = _applicable()
+    course = recommendation.course
+    # A move away from the model's optimum, made now: advice would step straight back.
+    moved_to = max(settings.TOKEN_PRICE_MIN, round(recommendation.current_price_tokens * 0.8))
+    set_course_price(
+        course=course, new_price_tokens=moved_to, approved_by=StaffFactory(), source=PriceChangeSource.MANUAL
+    )
+    course.refresh_from_db()
+    without_cool_down = optimise_catalog(
+        course_ids=[course.pk], today=timezone.now().date() + timedelta(days=365)
+    )
+    assert without_cool_down.iloc[0]["recommended_price"] != course.price_tokens
+    compute_recommendations()
+    kept = _pending().get(course=course)
+    days = pricing_settings().cooldown_days
+    assert kept.recommended_price_tokens == course.price_tokens
+    assert kept.confidence == "low" and f"{days}-day cool-down" in kept.reason
