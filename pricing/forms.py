@@ -18,6 +18,8 @@ class BulkDecisionForm(forms.Form):
     """The recommendations ticked on the staff list (only whole numbers are taken)."""
 
     recommendation = forms.TypedMultipleChoiceField(coerce=int, choices=[])
+    # Live prices change only after staff have seen the list of changes and confirmed it.
+    confirm = forms.BooleanField(required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -219,3 +219,12 @@ def dismissed_advice(*, course_ids: list[int]) -> dict[int, PriceRecommendation]
     for recommendation in decided:
         latest.setdefault(recommendation.course_id, recommendation)
     return {c: r for c, r in latest.items() if r.status == PriceRecommendation.Status.DISMISSED}
+
+
+def recommendations_to_confirm(*, ids: list[int]) -> list[PriceRecommendation]:
+    """The advice staff ticked, with its course and teacher, in course order, to confirm."""
+    return list(
+        PriceRecommendation.objects.filter(pk__in=ids)
+        .select_related("course__teacher")
+        .order_by("course__code")
+    )

@@ -70,7 +70,11 @@ def apply_selected_recommendations(request):
     if not form.is_valid():
         messages.error(request, "Select at least one recommendation to apply.")
         return redirect_page(request, staff_list)
-    decisions = apply_recommendations(ids=form.cleaned_data["recommendation"], user=request.user)
+    ids = form.cleaned_data["recommendation"]
+    if not form.cleaned_data["confirm"]:
+        context = {"changes": selectors.recommendations_to_confirm(ids=ids), "ids": ids}
+        return render(request, "pricing/apply_confirm.html", context)
+    decisions = apply_recommendations(ids=ids, user=request.user)
     messages.success(request, f"Applied {sum(d.done for d in decisions)} recommendation(s).")
     for decision in [d for d in decisions if not d.done][:REFUSALS_SHOWN]:
         messages.error(request, f"{decision.subject}: {decision.refusal}")

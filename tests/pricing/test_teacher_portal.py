@@ -90,12 +90,12 @@ def test_staff_apply_selected_advice_in_bulk(client, trained_world):
     assert signed_in(client, LearnerFactory().user).post(url, data).status_code == 403
     assert signed_in(client, TeacherFactory().user).post(url, data).status_code == 403
     staff = StaffFactory()
-    page = signed_in(client, staff).post(url, data, follow=True).content.decode()
+    page = signed_in(client, staff).post(url, {**data, "confirm": "1"}, follow=True).content.decode()
     assert f"Applied {len(moving)} recommendation(s)." in page
     for recommendation in moving:
         recommendation.refresh_from_db()
         assert recommendation.status == "applied" and recommendation.decided_by == staff
-    again = client.post(url, data, follow=True).content.decode()
+    again = client.post(url, {**data, "confirm": "1"}, follow=True).content.decode()
     assert "Applied 0 recommendation(s)." in again and "only pending ones" in again
     assert "Select at least one" in client.post(url, {}, follow=True).content.decode()
 
@@ -439,3 +439,20 @@ def test_advised_changes_count_only_advice_that_moves_a_price_across_every_page(
         reverse("pricing:dismiss_recommendation", args=[courses[0].code]), {"recommendation": move.pk}
     )
     assert client.get(reverse("pricing:teacher_home")).context["pending_count"] == 3
+
+
+def test_staff_see_the_price_changes_and_confirm_before_any_live_price_moves(client, trained_world):
+    moving = [r for r in PriceRecommendation.objects.filter(status="pending") if r.changes_price][:2]
+    prices = {r.course_id: r.course.price_tokens for r in moving}
+    url = reverse("pricing:apply_selected")
+    response = signed_in(client, StaffFactory()).post(url, {"recommendation": [r.pk for r in moving]})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('data-testid="change-to-confirm"') == len(moving)
+    for recommendation in moving:
+        assert (
+            recommendation.course.code in html and f"{recommendation.recommended_price_tokens} tokens" in html
+        )
+    assert 'name="confirm" value="1"' in html
+    assert {c.pk: c.price_tokens for c in Course.objects.filter(pk__in=prices)} == prices
+    assert not PriceRecommendation.objects.filter(pk__in=[r.pk for r in moving], status="applied").exists()
