@@ -203,3 +203,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# --- E-mail ------------------------------------------------------------------------------------
+# Password-reset links go by e-mail: printed on the console by default (no mail server needed),
+# SMTP when EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST and friends.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env_str("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_str("EMAIL_USE_TLS", "0") == "1"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Token Economy <no-reply@localhost>")
