@@ -47,7 +47,7 @@ def _white_template() -> dict:
 
 def figure_html(data: list[dict], layout: dict) -> str:
     """A Plotly figure from plain dicts, for the local plotly.js: a ``<div>`` with the figure as
-    data that ``static/js/figures.js`` draws (no inline script, for the Content-Security-Policy).
+    data that ``static/js/app.js`` draws (no inline script, for the Content-Security-Policy).
 
     Not through graph_objects: validating every property and copying the template took about
     100 ms of a course page's 160 ms; these dicts are fixed here and need no validation.

@@ -1,5 +1,5 @@
 """Plotly figures as HTML that needs no inline script: a ``<div>`` carrying the figure's JSON,
-drawn by ``static/js/figures.js`` (loaded by every page). Plotly's own ``to_html`` emits an inline
+drawn by ``static/js/app.js`` (loaded by every page). Plotly's own ``to_html`` emits an inline
 ``<script>``, which the Content-Security-Policy (scripts from this site only) would block, and a
 report stored for later could never carry the nonce of the request that shows it."""
 

@@ -1,15 +1,17 @@
 """Every page is sent a Content-Security-Policy that allows scripts from this site only (plus a
 per-request nonce), and the pages carry no inline script: Plotly figures are data drawn by
-static/js/figures.js, htmx injects no style, Swagger UI loads its start-up script as a file."""
+static/js/app.js, htmx injects no style, Swagger UI loads its start-up script as a file."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from csp.middleware import CSPMiddleware
+from django.conf import settings
 from django.http import HttpResponse
 from django.urls import reverse
 
@@ -49,7 +51,7 @@ def test_anonymous_pages_send_the_policy_and_no_inline_script(client, db, url):
 def test_the_base_page_turns_off_htmx_injected_styles_and_loads_the_figure_script(client, db):
     body = client.get("/accounts/login/").content.decode()
     assert """<meta name="htmx-config" content='{"includeIndicatorStyles": false}'>""" in body
-    assert '<script src="/static/js/figures.js" defer></script>' in body
+    assert '<script src="/static/js/app.js" defer></script>' in body
 
 
 def test_the_teacher_earnings_chart_is_data_not_an_inline_script(client, db):
@@ -89,3 +91,14 @@ def test_a_nonce_is_in_the_policy_when_a_page_uses_one(rf, db):
     middleware = CSPMiddleware(lambda r: HttpResponse(f'<script nonce="{r.csp_nonce}"></script>'))
     response = middleware(request)
     assert f"'nonce-{request.csp_nonce}'" in response["Content-Security-Policy"]
+
+
+def test_no_template_has_an_inline_event_handler_or_script():
+    """The policy blocks ``onclick=``-style handlers and inline scripts: behaviours live in
+    static/js/app.js (``data-output`` for a slider's value, ``.plotly-figure`` for charts)."""
+    offenders = []
+    for path in Path(settings.BASE_DIR, "templates").rglob("*.html"):
+        text = path.read_text()
+        if re.search(r"\son[a-z]+\s*=", text) or INLINE_SCRIPT.search(text) or "javascript:" in text:
+            offenders.append(str(path))
+    assert offenders == []

@@ -240,7 +240,7 @@ API_TOKEN_FAILURE_WINDOW_SECONDS = int(env_str("API_TOKEN_FAILURE_WINDOW_SECONDS
 # rolling 24 hours (tokenecon.services.accounts.top_up_wallet with learner_initiated=True).
 TOKEN_TOP_UP_MAX_TOKENS = int(env_str("TOKEN_TOP_UP_MAX_TOKENS", "5000"))
 TOKEN_TOP_UP_DAILY_MAX_TOKENS = int(env_str("TOKEN_TOP_UP_DAILY_MAX_TOKENS", "20000"))
-# django-csp 4: scripts only from this site (htmx, plotly.js and static/js/figures.js, which draws
+# django-csp 4: scripts only from this site (htmx, plotly.js and static/js/app.js, which draws
 # the charts from their data attributes, so no page needs an inline script); a per-request nonce
 # is there for a template that must have one. Plotly and Swagger UI set inline styles.
 CONTENT_SECURITY_POLICY = {
