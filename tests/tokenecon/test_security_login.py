@@ -132,3 +132,14 @@ def test_wrong_api_tokens_are_limited_per_address_even_before_the_right_one(db):
     owner = APIClient(REMOTE_ADDR="198.51.100.20")
     owner.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     assert owner.get(url).status_code == 200
+
+
+def test_a_locked_address_can_still_use_its_session_on_the_api(db):
+    user = LearnerFactory().user
+    client = APIClient(REMOTE_ADDR="203.0.113.7")
+    for i in range(LIMIT):
+        client.credentials(HTTP_AUTHORIZATION=f"Token {i:040x}")
+        client.get(reverse("wallet"))
+    client.credentials()
+    client.force_login(user)
+    assert client.get(reverse("wallet")).status_code == 200

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from tokenecon.security import client_ip
@@ -24,6 +24,9 @@ def _failures_key(request) -> str:
 
 class ThrottledTokenAuthentication(TokenAuthentication):
     def authenticate(self, request):
+        words = get_authorization_header(request).split()
+        if not words or words[0].lower() != self.keyword.lower().encode():
+            return None  # no token offered: other authentication (a session) is not limited here
         key = _failures_key(request)
         if cache.get(key, 0) >= settings.API_TOKEN_FAILURE_LIMIT:
             raise Throttled(
