@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from django import forms
+from django.conf import settings
 from django.core.validators import RegexValidator
 
 from tokenecon.models import CourseCategory, Difficulty
 
-TOP_UP_MAX_TOKENS = 100_000
 SEARCH_MAX_LENGTH = 100
 
 form_token_validator = RegexValidator(r"^[0-9a-f]{32}$", "This form has expired; reload the page.")
@@ -30,21 +30,34 @@ class FormTokenField(forms.CharField):
         super().__init__(max_length=32, **kwargs)
 
 
-class TopUpForm(forms.Form):
-    amount_tokens = forms.IntegerField(
+def top_up_amount_field() -> forms.IntegerField:
+    """The amount a learner may buy at once: at most ``TOKEN_TOP_UP_MAX_TOKENS`` (read per form,
+    so the setting can change without a restart); the 24-hour cap is the service's to check."""
+    most = settings.TOKEN_TOP_UP_MAX_TOKENS
+    return forms.IntegerField(
         label="Tokens to buy",
         min_value=1,
-        max_value=TOP_UP_MAX_TOKENS,
+        max_value=most,
         error_messages={
             "required": "Say how many tokens to buy.",
             "invalid": "Enter a whole number of tokens, like 250.",
             "min_value": "Buy at least 1 token.",
-            "max_value": f"Buy at most {TOP_UP_MAX_TOKENS:,} tokens at a time.",
+            "max_value": f"Buy at most {most:,} tokens at a time.",
         },
-        widget=forms.NumberInput(attrs={"min": 1, "max": TOP_UP_MAX_TOKENS, "step": 1}),
+        widget=forms.NumberInput(attrs={"min": 1, "max": most, "step": 1}),
     )
+
+
+class TopUpForm(forms.Form):
     form_token = FormTokenField()
     next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=300)
+
+    field_order = ["amount_tokens", "form_token", "next"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["amount_tokens"] = top_up_amount_field()
+        self.order_fields(self.field_order)
 
     @classmethod
     def new(cls, *, asked_amount: str | None, next_url: str) -> TopUpForm:
@@ -52,7 +65,7 @@ class TopUpForm(forms.Form):
         would accept (a shortfall message links here with the tokens missing)."""
         initial = {"form_token": new_form_token(), "next": next_url}
         try:
-            initial["amount_tokens"] = cls.base_fields["amount_tokens"].clean(asked_amount)
+            initial["amount_tokens"] = top_up_amount_field().clean(asked_amount)
         except forms.ValidationError:
             pass
         return cls(initial=initial)

@@ -120,7 +120,9 @@ def wallet(request):
                 learner=learner, action="top-up", form_token=form.cleaned_data["form_token"]
             )
             try:
-                top_up_wallet(learner=learner, amount_tokens=amount, idempotency_key=key)
+                top_up_wallet(
+                    learner=learner, amount_tokens=amount, idempotency_key=key, learner_initiated=True
+                )
             except IdempotencyConflict:
                 form.add_error(None, "This form was already used for another amount; reload the page.")
             except TokenEconomyError as exc:

@@ -38,3 +38,9 @@ class LedgerImmutable(TokenEconomyError):
     """Raised when code tries to change or delete a ledger row."""
 
     status_code = 405
+
+
+class TopUpLimitExceeded(TokenEconomyError):
+    """A learner's top-up over the per-top-up or the 24-hour cap (there is no payment step yet)."""
+
+    status_code = 400

@@ -188,7 +188,7 @@ def test_top_up_form_reused_for_another_amount_is_refused(client, funded):
         ("abc", "whole number"),
         ("2.5", "whole number"),
         ("", "how many tokens"),
-        ("100001", "at most 100,000"),
+        ("5001", "at most 5,000"),
     ],
 )
 def test_bad_top_up_amounts_are_refused_and_write_nothing(client, funded, amount, message):

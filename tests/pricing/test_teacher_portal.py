@@ -250,7 +250,7 @@ def test_course_page_shows_curves_slider_strategies_and_history(client, world):
     body = signed_in(client, world["teacher"].user).get(course_urls(course.code)["page"]).content.decode()
     assert f"/static/{PLOTLY_JS_STATIC}" in body and "cdn" not in body.lower()
     assert 'id="demand-chart"' in body and 'id="revenue-chart"' in body
-    assert "Plotly.newPlot" in body and "tonexty" in body  # curves with shaded bands
+    assert 'class="plotly-figure"' in body and "tonexty" in body  # curves with shaded bands
     assert 'type="range"' in body and "hx-get" in body
     assert advice.reason.split(".")[0] in body.replace("&#x27;", "'")
     for strategy in advice.details["strategies"]:

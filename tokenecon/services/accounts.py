@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from tokenecon.errors import InvalidAmount, NotRefundable
-from tokenecon.models import Account, AccountKind, Learner, Teacher, Transfer, TransferKind
+from django.conf import settings
+from django.db.models import Sum
+from django.utils import timezone
+
+from tokenecon.errors import InvalidAmount, NotRefundable, TopUpLimitExceeded
+from tokenecon.models import Account, AccountKind, Entry, Learner, Teacher, Transfer, TransferKind
 from tokenecon.services.ledger import (
     TransferSpec,
     account_for_user,
@@ -39,30 +44,93 @@ def _simple_transfer(
     idempotency_key: str,
     memo: str,
     at: datetime | None,
+    check: Callable[[int], None] | None = None,
 ) -> Transfer:
+    """Post a two-leg transfer once per key; ``check(amount)`` runs first with both balance rows
+    locked, and may refuse with a domain error (nothing is written then)."""
     amount = _positive(amount_tokens)
     legs = ((source.pk, -amount), (destination.pk, amount))
     spec = TransferSpec(kind=kind, idempotency_key=idempotency_key, legs=legs, memo=memo, created_at=at)
+
+    def write() -> Transfer:
+        if check is not None:
+            # Primary-key order, as post_transfer_locked takes the rows: no deadlock with it.
+            list(
+                Account.objects.select_for_update().filter(pk__in=[source.pk, destination.pk]).order_by("pk")
+            )
+            check(amount)
+        return post_transfer_locked(spec)
+
     return run_idempotent(
         idempotency_key=idempotency_key,
         kind=kind,
-        write=lambda: post_transfer_locked(spec),
+        write=write,
         replay=lambda existing: check_same_legs(existing, legs),
     )
 
 
+TOP_UP_WINDOW = timedelta(hours=24)
+
+
+def topped_up_recently(wallet: Account, *, now: datetime) -> int:
+    """Tokens that top-ups of any origin put into the wallet in the 24 hours before ``now``."""
+    entries = Entry.objects.filter(
+        account=wallet,
+        transfer__kind=TransferKind.TOP_UP,
+        transfer__created_at__gt=now - TOP_UP_WINDOW,
+        amount_tokens__gt=0,
+    )
+    return entries.aggregate(total=Sum("amount_tokens"))["total"] or 0
+
+
+def check_top_up_limits(*, wallet: Account, amount_tokens: int, now: datetime) -> None:
+    """Refuse a learner's own top-up over the per-top-up or the 24-hour cap. Called with the
+    wallet row locked, so two top-ups at once cannot both fit under the same remaining allowance."""
+    per_top_up = settings.TOKEN_TOP_UP_MAX_TOKENS
+    if amount_tokens > per_top_up:
+        raise TopUpLimitExceeded(
+            f"A top-up is at most {per_top_up:,} tokens; you asked for {amount_tokens:,}."
+        )
+    daily = settings.TOKEN_TOP_UP_DAILY_MAX_TOKENS
+    remaining = max(daily - topped_up_recently(wallet, now=now), 0)
+    if amount_tokens > remaining:
+        raise TopUpLimitExceeded(
+            f"You can buy at most {daily:,} tokens in 24 hours; {remaining:,} more are possible now."
+        )
+
+
 def top_up_wallet(
-    *, learner: Learner, amount_tokens: int, idempotency_key: str, memo: str = "", at: datetime | None = None
+    *,
+    learner: Learner,
+    amount_tokens: int,
+    idempotency_key: str,
+    memo: str = "",
+    at: datetime | None = None,
+    learner_initiated: bool = False,
 ) -> Transfer:
-    """Issue tokens from the treasury into a learner's wallet (the learner bought them)."""
+    """Issue tokens from the treasury into a learner's wallet (the learner bought them).
+
+    ``learner_initiated=True`` is the learner's own purchase (the portal's wallet page, any
+    future API for it): with no payment step yet it is capped per top-up and per 24 hours
+    (``TOKEN_TOP_UP_MAX_TOKENS``, ``TOKEN_TOP_UP_DAILY_MAX_TOKENS``), a ``TopUpLimitExceeded``
+    writing nothing; a retry of one that went through replays it even when the allowance is
+    used up by then. Operators' funding (demo seeding, benchmarks) is not capped; the simulator
+    and CSV import post their top-ups in bulk and never reach this function.
+    """
+    wallet = wallet_of(learner)
     return _simple_transfer(
         kind=TransferKind.TOP_UP,
         source=platform_account(AccountKind.PLATFORM_TREASURY),
-        destination=wallet_of(learner),
+        destination=wallet,
         amount_tokens=amount_tokens,
         idempotency_key=idempotency_key,
         memo=memo or "Token top-up",
         at=at,
+        check=(
+            (lambda amount: check_top_up_limits(wallet=wallet, amount_tokens=amount, now=timezone.now()))
+            if learner_initiated
+            else None
+        ),
     )
 
 

@@ -4,11 +4,13 @@ Local default: SQLite and a Celery broker that lives in files under ``var/`` (no
 Scale-out: set ``DATABASE_URL`` (PostgreSQL) and ``CELERY_BROKER_URL`` (Redis).
 """
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from tokenecon.env import env_bool, env_list, env_str
@@ -44,6 +46,8 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_results",
     "django_celery_beat",
+    "axes",
+    "csp",
     "tokenecon",
     "pricing",
     "learners",
@@ -60,6 +64,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during authentication into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tokenecon.urls"
@@ -104,6 +111,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -140,7 +152,7 @@ ARTIFACTS_DIR = Path(env_str("TOKENECON_ARTIFACTS_DIR", str(VAR_DIR / "artifacts
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "tokenecon.api.authentication.ThrottledTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -195,6 +207,55 @@ CELERY_BEAT_SCHEDULE = {
         "task": "learners.score_learners",
         "schedule": crontab(hour=3, minute=15),
     },
+}
+
+# --- Security: login lockout, API token guessing, top-up caps, Content-Security-Policy -----------
+# What each limit means and why: docs/security.md.
+# django-axes: LOGIN_FAILURE_LIMIT failed logins within LOGIN_COOLOFF_MINUTES lock that username
+# (from any address) and that address (for any username) until the cool-off has passed; a failure
+# during a lockout starts the cool-off again. Covers /accounts/login/, the admin login and every
+# other authenticate() call. LOGIN_LOCKOUT_PARAMETERS: comma-separated, "+" joins parameters that
+# count together (e.g. "username+ip_address" locks only that pair).
+AXES_FAILURE_LIMIT = int(env_str("LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(env_str("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [
+    item.split("+") for item in env_list("LOGIN_LOCKOUT_PARAMETERS", ["username", "ip_address"])
+]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False  # no banner on every manage.py command; failures and lockouts are still logged
+# A success must not clear the failures: axes would clear every row of that address and that
+# username, so one good login of the attacker's own account would reset the count on the victim.
+AXES_RESET_ON_SUCCESS = False
+# The client address: the socket's (REMOTE_ADDR, which a client cannot forge), or behind
+# TRUSTED_PROXY_COUNT proxies the address the outermost of them saw (tokenecon.security.client_ip).
+TRUSTED_PROXY_COUNT = int(env_str("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "tokenecon.security.client_ip"
+# The API has no obtain-token endpoint (tokens are issued by staff); a wrong "Authorization: Token"
+# header counts against the client address, and past the limit the API answers 429 until the
+# window has passed (tokenecon/api/authentication.py).
+API_TOKEN_FAILURE_LIMIT = int(env_str("API_TOKEN_FAILURE_LIMIT", "20"))
+API_TOKEN_FAILURE_WINDOW_SECONDS = int(env_str("API_TOKEN_FAILURE_WINDOW_SECONDS", "900"))
+# Top-ups have no payment step yet: a learner may buy at most this many tokens per top-up and per
+# rolling 24 hours (tokenecon.services.accounts.top_up_wallet with learner_initiated=True).
+TOKEN_TOP_UP_MAX_TOKENS = int(env_str("TOKEN_TOP_UP_MAX_TOKENS", "5000"))
+TOKEN_TOP_UP_DAILY_MAX_TOKENS = int(env_str("TOKEN_TOP_UP_DAILY_MAX_TOKENS", "20000"))
+# django-csp 4: scripts only from this site (htmx, plotly.js and static/js/app.js, which draws
+# the charts from their data attributes, so no page needs an inline script); a per-request nonce
+# is there for a template that must have one. Plotly and Swagger UI set inline styles.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [SELF],
+    }
 }
 
 LOGGING = {
