@@ -7,6 +7,7 @@ import uuid
 from django import forms
 from django.core.validators import RegexValidator
 
+from tokenecon.forms_fields import AsciiIntegerField
 from tokenecon.models import CourseCategory, Difficulty
 
 TOP_UP_MAX_TOKENS = 100_000
@@ -31,7 +32,7 @@ class FormTokenField(forms.CharField):
 
 
 class TopUpForm(forms.Form):
-    amount_tokens = forms.IntegerField(
+    amount_tokens = AsciiIntegerField(
         label="Tokens to buy",
         min_value=1,
         max_value=TOP_UP_MAX_TOKENS,
