@@ -61,6 +61,9 @@ class Probe:
     method: str = "get"
     data: dict | None = None
     defects: dict[str, str] = field(default_factory=dict)
+    # Text (formatted like ``path``) that the answer to each of ``hidden_from`` must not contain.
+    hidden: str = ""
+    hidden_from: tuple[str, ...] = ()
 
 
 def roles(default, **answers) -> dict[str, int | Redirect]:
@@ -90,6 +93,7 @@ EVERYONE_200 = roles(200)
 PEOPLE = ("learner", "other_learner", "teacher", "other_teacher", "staff")
 LEARNERS = ("learner", "other_learner")
 TEACHERS = ("teacher", "other_teacher")
+NON_STAFF = (*LEARNERS, *TEACHERS)
 
 MATRIX: dict[str, list[Probe]] = {
     # --- the project's own pages ----------------------------------------------------------------
@@ -203,8 +207,14 @@ MATRIX: dict[str, list[Probe]] = {
     "api/v1/wallet/transfers/": [api_probe("/api/v1/wallet/transfers/", api(*PEOPLE))],
     "api/v1/courses/$": [
         api_probe("/api/v1/courses/", api(*PEOPLE)),
-        # Asking for drafts: only staff see them; everyone else gets an empty page (200).
-        api_probe("/api/v1/courses/?status=draft", api(*PEOPLE)),
+        # Asking for drafts: only staff see them; everyone else gets a page without them (200).
+        api_probe(
+            "/api/v1/courses/?status=draft",
+            api(*PEOPLE),
+            hidden='"{draft.code}"',
+            hidden_from=NON_STAFF,
+            defects=dict.fromkeys(NON_STAFF, DRAFT_LEAK),
+        ),
     ],
     "api/v1/courses\\.(?P<format>[a-z0-9]+)/?$": [api_probe("/api/v1/courses.json", api(*PEOPLE))],
     "api/v1/courses/(?P<code>[^/.]+)/$": [
@@ -212,8 +222,10 @@ MATRIX: dict[str, list[Probe]] = {
         api_probe("/api/v1/courses/NOPE/", api(*PEOPLE, answer=404)),
         api_probe(
             "/api/v1/courses/{draft.code}/",
-            api("teacher", "staff", learner=404, other_learner=404, other_teacher=404),
-            defects={role: DRAFT_LEAK for role in ("learner", "other_learner", "other_teacher")},
+            # The API is the public catalog: a draft is staff's only (its teacher sees it in the
+            # teacher portal above).
+            api("staff", **dict.fromkeys(NON_STAFF, 404)),
+            defects=dict.fromkeys(NON_STAFF, DRAFT_LEAK),
         ),
     ],
     "api/v1/courses/(?P<code>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$": [
@@ -421,6 +433,8 @@ def check(response, expected: int | Redirect, world: dict, where: str) -> None:
             raise WrongAnswer(f"{where}: {got}, expected 302 to {target}")
     elif response.status_code != expected:
         raise WrongAnswer(f"{where}: {response.status_code}, expected {expected}")
+    elif expected == 401 and not response.has_header("WWW-Authenticate"):
+        raise WrongAnswer(f"{where}: 401 without WWW-Authenticate")
 
 
 def matrix_cells():
@@ -432,7 +446,10 @@ def matrix_cells():
                     marks.append(
                         pytest.mark.xfail(strict=True, raises=WrongAnswer, reason=probe.defects[role])
                     )
-                yield pytest.param(route, index, role, id=f"{probe.method} {probe.path} {role}", marks=marks)
+                which = f" #{index + 1}" if index else ""
+                yield pytest.param(
+                    route, index, role, id=f"{probe.method} {probe.path}{which} {role}", marks=marks
+                )
 
 
 @pytest.mark.parametrize(("route", "index", "role"), list(matrix_cells()))
@@ -452,7 +469,10 @@ def test_url_answers_each_role_as_the_table_says(world, route, index, role):
     }
     client = api_client_for(world["users"][role])
     response = send(client, probe.method, path, data, api=path.startswith("/api/v1/"))
-    check(response, probe.expect[role], world, f"{probe.method.upper()} {path} as {role}")
+    where = f"{probe.method.upper()} {path} as {role}"
+    check(response, probe.expect[role], world, where)
+    if role in probe.hidden_from and fill(probe.hidden, world) in response.content.decode():
+        raise WrongAnswer(f"{where}: the answer shows {fill(probe.hidden, world)}")
 
 
 @pytest.mark.parametrize("path", ["/teacher/", "/learner/", "/dashboard/"])
