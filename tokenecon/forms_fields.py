@@ -10,6 +10,7 @@ import re
 
 from django import forms
 
+# A whole number as Django's IntegerField reads it ("100", "+100", "100.0"), in ASCII digits.
 ASCII_INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
 
 

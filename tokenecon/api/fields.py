@@ -11,9 +11,10 @@ import re
 
 from rest_framework import serializers
 
-ASCII_INTEGER = re.compile(r"[+-]?[0-9]+(?:\.0*)?")
-# Python's float syntax in ASCII: digits, a point, an exponent, or a named non-finite value
-# (which the float fields refuse by their own range checks).
+from tokenecon.forms_fields import ASCII_INTEGER
+
+# Python's float syntax in ASCII: digits, a point, an exponent, or a named non-finite value (this
+# field only decides which characters are digits; refusing NaN and infinities is a range rule).
 ASCII_FLOAT = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)", re.I)
 
 
