@@ -383,8 +383,10 @@ def test_every_url_pattern_has_an_entry():
     routes = [p.route for p in own_patterns()]
     missing = sorted(set(routes) - set(MATRIX))
     extra = sorted(set(MATRIX) - set(routes))
-    assert not missing, f"URL patterns with no row in MATRIX (add one stating each role's answer): {missing}"
-    assert not extra, f"MATRIX rows for URL patterns that no longer exist (remove them): {extra}"
+    assert not (missing or extra), (
+        f"URL patterns with no row in MATRIX (add one stating each role's answer): {missing}; "
+        f"MATRIX rows for URL patterns that no longer exist (remove them): {extra}"
+    )
     assert len(routes) == len(set(routes)), "two URL patterns share one route"
 
 
