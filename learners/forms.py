@@ -8,6 +8,7 @@ from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
 
+from tokenecon.forms_fields import AsciiIntegerField
 from tokenecon.models import CourseCategory, Difficulty
 
 SEARCH_MAX_LENGTH = 100
@@ -32,9 +33,10 @@ class FormTokenField(forms.CharField):
 
 def top_up_amount_field() -> forms.IntegerField:
     """The amount a learner may buy at once: at most ``TOKEN_TOP_UP_MAX_TOKENS`` (read per form,
-    so the setting can change without a restart); the 24-hour cap is the service's to check."""
+    so the setting can change without a restart), in ASCII digits only; the 24-hour cap is the
+    service's to check."""
     most = settings.TOKEN_TOP_UP_MAX_TOKENS
-    return forms.IntegerField(
+    return AsciiIntegerField(
         label="Tokens to buy",
         min_value=1,
         max_value=most,

@@ -34,6 +34,16 @@ from tokenecon.models.catalog import Course
 TRUE_WORDS = {"true", "1", "yes", "y", "t"}
 FALSE_WORDS = {"false", "0", "no", "n", "f"}
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+# ASCII digits only: int() and Decimal() also read other scripts' digits ("５０" is 50), which no
+# export writes and a person rarely means.
+INT_RE = re.compile(r"[+-]?[0-9]+")
+DECIMAL_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+# What the csv module's strict mode says, in words that say what to fix.
+UNCLOSED_QUOTE = "the value that starts here has no closing quote: the file is cut off or a quote is missing"
+CSV_ERRORS = {
+    "unexpected end of data": UNCLOSED_QUOTE,
+    "',' expected after '\"'": 'text after a closing quote (a quote inside a quoted value is written "")',
+}
 
 
 def price_min() -> int:
@@ -325,12 +335,14 @@ class BadValue(ValueError):
 
 
 def _parse_int(text: str) -> int:
-    if not re.fullmatch(r"[+-]?\d+", text):
+    if not INT_RE.fullmatch(text):
         raise BadValue("not a whole number")
     return int(text)
 
 
 def _parse_decimal(text: str, column: Column) -> Decimal:
+    if not DECIMAL_RE.fullmatch(text):
+        raise BadValue("not a number")
     try:
         value = Decimal(text)
     except InvalidOperation as exc:
@@ -437,7 +449,8 @@ def parse_csv(schema: Schema, source) -> ParsedFile:
     """Read every row, keep the good values and list every bad one: nothing stops at the first error."""
     problems: list[CsvProblem] = []
     try:
-        reader = csv.reader(_text_stream(source))
+        # Strict: a value cut off inside its quotes (a truncated file) is an error, not a value.
+        reader = csv.reader(_text_stream(source), strict=True)
         header_row = next(reader, None)
     except UnicodeDecodeError:
         return ParsedFile(schema, [], [], [CsvProblem(1, "", "", "the file is not UTF-8 text")])
@@ -492,7 +505,9 @@ def parse_csv(schema: Schema, source) -> ParsedFile:
             # A bad row is kept (not ok) so cross-row checks such as duplicate keys still see it.
             rows.append(ParsedRow(line, values, raw, row_ok))
     except csv.Error as exc:
-        problems.append(CsvProblem(reader.line_num, "", "", f"broken CSV: {exc}"))
+        # Reported on the line the broken row starts on, which is where the quote to fix is.
+        reason = CSV_ERRORS.get(str(exc), f"broken CSV: {exc}")
+        problems.append(CsvProblem(previous_end + 1, "", "", reason))
     except UnicodeDecodeError:
         problems.append(CsvProblem(previous_end + 1, "", "", "the file is not UTF-8 text"))
     return ParsedFile(schema, header, rows, problems)

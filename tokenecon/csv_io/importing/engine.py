@@ -61,6 +61,7 @@ class RowChecks:
         self.parsed = parsed
         self.problems: list[CsvProblem] = list(parsed.problems)
         self.result = ImportResult(kind=parsed.schema.kind, rows=len(parsed.rows))
+        self.duplicate_lines: set[int] = set()
 
     def problem(self, row: ParsedRow, column: str, reason: str, value: Any = None) -> None:
         text = row.raw.get(column, "") if value is None else str(value)
@@ -88,6 +89,7 @@ class RowChecks:
                     f"duplicate id within the file (first on line {first_line[key]})",
                     value=shown,
                 )
+                self.duplicate_lines.add(row.line)
             else:
                 first_line[key] = row.line
 
@@ -201,7 +203,9 @@ class Upsert(RowChecks):
     def plan(self) -> None:
         kind = self.declaration
         self.check_unique(self.parsed.schema.key)
-        rows = self.good_rows()
+        # Every row, bad ones too: a field error must not hide the row's other problems, so each
+        # foreign key and row rule is checked on the values that did parse.
+        rows = self.parsed.rows
         ids_by_key = {fk.column: fk.ids_by_key(rows) for fk in kind.foreign_keys}
         resolved: list[tuple[ParsedRow, dict[str, Any]]] = []
         for row in rows:
@@ -209,7 +213,7 @@ class Upsert(RowChecks):
                 fk.field: self.lookup(row, fk.column, ids_by_key[fk.column], fk.what)
                 for fk in kind.foreign_keys
             }
-            if row.ok:
+            if self.key_parsed(row, links):
                 resolved.append((row, links))
         self.prepare([row for row, _ in resolved])
         self.stored = self.stored_by_key([self.key_of(row, links) for row, links in resolved])
@@ -244,6 +248,19 @@ class Upsert(RowChecks):
         schema = self.parsed.schema
         skipped = {*schema.key, *(fk.column for fk in kind.foreign_keys)}
         return tuple(name for name in schema.names if name not in skipped)
+
+    def key_parsed(self, row: ParsedRow, links: dict[str, Any]) -> bool:
+        """Whether every key field of the row has a value to match stored rows by (a foreign key
+        that is blank may be part of a key; one that is unknown is not). The second row of a key
+        that repeats in the file is not matched: its one problem is the repeat."""
+        if row.line in self.duplicate_lines:
+            return False
+        column_of = {fk.field: fk.column for fk in self.declaration.foreign_keys}
+        for name in self.declaration.key:
+            column = column_of.get(name, name)
+            if column not in row.values or (name in links and links[name] is None and row.values[column]):
+                return False
+        return True
 
     def key_of(self, row: ParsedRow, links: dict[str, Any]) -> tuple:
         return tuple(links[name] if name in links else row.values[name] for name in self.declaration.key)

@@ -65,12 +65,11 @@ class EnrollmentImport(RowChecks):
                 "code", "pk", "teacher__user_id", "title"
             )
         }
-        rows = self.good_rows()
-        for row in rows:
-            self.check_row_rules(row)
-        rows = self.good_rows()
+        # Every row, bad ones too: a field error must not hide the row's other problems, so the
+        # rules across columns and the foreign keys are checked on the values that did parse.
         resolved: dict[int, tuple] = {}
-        for row in rows:
+        for row in self.parsed.rows:
+            self.check_row_rules(row)
             learner = self.lookup(row, "learner_id", learners, "learner (no learner with this external id)")
             course = self.lookup(row, "course_code", courses, "course (no course with this code)")
             if row.ok:
@@ -142,23 +141,36 @@ class EnrollmentImport(RowChecks):
         self.result.created = len(self.new)
 
     def check_row_rules(self, row: ParsedRow) -> None:
+        """The rules across columns, each judged only when the columns it compares parsed (a
+        column that did not parse is absent from ``row.values``; blank optional ones hold None)."""
         v = row.values
-        if v["price_paid_tokens"] > v["list_price_tokens"]:
-            self.problem(row, "price_paid_tokens", f"paid above the list price {v['list_price_tokens']}")
+        parsed = v.keys().__contains__
+        paid, listed, enrolled_at = (
+            v.get("price_paid_tokens"),
+            v.get("list_price_tokens"),
+            v.get("enrolled_at"),
+        )
+        if paid is not None and listed is not None and paid > listed:
+            self.problem(row, "price_paid_tokens", f"paid above the list price {listed}")
         completed_at = v.get("completed_at")
-        if completed_at is not None and completed_at < v["enrolled_at"]:
+        if completed_at is not None and enrolled_at is not None and completed_at < enrolled_at:
             self.problem(row, "completed_at", "completion before enrollment")
-        status = v.get("status", EnrollmentStatus.ACTIVE)
+        status = (
+            v.get("status", EnrollmentStatus.ACTIVE)
+            if parsed("status") or not self.present("status")
+            else None
+        )
         if status == EnrollmentStatus.COMPLETED:
-            if completed_at is None:
+            if completed_at is None and (parsed("completed_at") or not self.present("completed_at")):
                 self.problem(row, "completed_at", "required for a completed enrollment")
-            if v.get("progress_pct", 0) != 100:
-                self.problem(row, "progress_pct", "a completed enrollment has progress 100")
+            if parsed("progress_pct") or not self.present("progress_pct"):
+                if v.get("progress_pct", 0) != 100:
+                    self.problem(row, "progress_pct", "a completed enrollment has progress 100")
         refunded_at = v.get("refunded_at")
-        if refunded_at is not None:
+        if refunded_at is not None and status is not None:
             if status != EnrollmentStatus.REFUNDED:
                 self.problem(row, "refunded_at", "only a refunded enrollment has a refund time")
-            elif refunded_at < v["enrolled_at"]:
+            elif enrolled_at is not None and refunded_at < enrolled_at:
                 self.problem(row, "refunded_at", "refund before enrollment")
 
     def enrollment_values(self, row: ParsedRow, learner_id: int, course_id: int) -> dict[str, Any]:
