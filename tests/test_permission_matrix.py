@@ -115,6 +115,11 @@ MATRIX: dict[str, list[Probe]] = {
     "accounts/login/": [Probe("/accounts/login/", EVERYONE_200)],
     # Logging out is a POST (Django 5); it answers with the login page's redirect for everyone.
     "accounts/logout/": [Probe("/accounts/logout/", roles(Redirect("/accounts/login/")), method="post")],
+    # Password reset is for anyone who cannot log in; a bad reset link shows "expired", not a 404.
+    "accounts/password_reset/": [Probe("/accounts/password_reset/", EVERYONE_200)],
+    "accounts/password_reset/done/": [Probe("/accounts/password_reset/done/", EVERYONE_200)],
+    "accounts/reset/<uidb64>/<token>/": [Probe("/accounts/reset/MQ/bad-token/", EVERYONE_200)],
+    "accounts/reset/done/": [Probe("/accounts/reset/done/", EVERYONE_200)],
     # --- teacher portal -------------------------------------------------------------------------
     "teacher/": [Probe("/teacher/", page(*TEACHERS))],
     "teacher/earnings/": [Probe("/teacher/earnings/", page(*TEACHERS))],
@@ -345,8 +350,18 @@ ADMIN_REFUSED = {
     "admin:pricing_advicerun_add",
     "admin:analytics_modelversion_add",
     "admin:analytics_pipelinerun_add",
+    "admin:learners_offer_add",
+    "admin:learners_learnerscore_add",
+    # django-axes records login attempts itself; the admin only reads them.
+    "admin:axes_accessattempt_add",
+    "admin:axes_accesslog_add",
+    "admin:axes_accessfailurelog_add",
 }
 ADMIN_METHODS = {"admin:logout": "post"}
+# Signing a caller in writes django-axes' access-log row, so that row exists by the time its
+# object pages are asked for.
+for name in ("axes_accesslog_change", "axes_accesslog_history", "axes_accesslog_delete"):
+    ADMIN_EXCEPTIONS[f"admin:{name}"] = ADMIN_RULE
 # Logging out of the admin (a POST): non-staff are sent to the admin index (and from there to its
 # login), staff to LOGOUT_REDIRECT_URL.
 ADMIN_EXCEPTIONS["admin:logout"] = roles(Redirect("/admin/"), staff=Redirect("/accounts/login/"))
