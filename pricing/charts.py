@@ -22,20 +22,31 @@ def _band(x, low, high, *, name: str, color: str) -> list[dict]:
     ]  # fmt: skip
 
 
-def _price_markers(*, current: int, recommended: int | None) -> tuple[list[dict], list[dict]]:
-    """Dashed vertical lines at today's and the advised price, with their labels."""
-    marks = [(current, f"now {current}", "#1d2433", "dash", "right")]
+WHAT_IF_MARK = "what-if"  # the marker static/js/app.js moves with the price slider
+
+
+def _price_markers(
+    *, current: int, recommended: int | None, chosen: int | None = None
+) -> tuple[list[dict], list[dict]]:
+    """Vertical lines at today's price, the advised price and the slider's price, labelled. The
+    slider's line is always there (on today's price until the slider moves) so the page can move
+    it by name."""
+    chosen = current if chosen is None else chosen
+    marks = [("now", current, f"now {current}", "#1d2433", "dash", "right")]
     if recommended is not None and recommended != current:
-        marks.append((recommended, f"advised {recommended}", "#1a7f4b", "dot", "left"))
+        marks.append(("advised", recommended, f"advised {recommended}", "#1a7f4b", "dot", "left"))
+    marks.append((WHAT_IF_MARK, chosen, f"what if {chosen}", "#b4530a", "solid", "left"))
     shapes = [
-        {"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
-         "line": {"color": color, "dash": dash}}
-        for x, _, color, dash, _ in marks
+        {"type": "line", "name": name, "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
+         "line": {"color": color, "dash": dash, "width": 1.5 if name == WHAT_IF_MARK else 2},
+         "visible": name != WHAT_IF_MARK or chosen != current}
+        for name, x, _, color, dash, _ in marks
     ]  # fmt: skip
     annotations = [
-        {"x": x, "y": 1, "xref": "x", "yref": "paper", "text": text, "showarrow": False,
-         "xanchor": anchor, "yanchor": "bottom"}
-        for x, text, _, _, anchor in marks
+        {"name": name, "x": x, "y": 1 if name != WHAT_IF_MARK else 0.92, "xref": "x", "yref": "paper",
+         "text": text, "showarrow": False, "xanchor": anchor, "yanchor": "bottom",
+         "visible": name != WHAT_IF_MARK or chosen != current}
+        for name, x, text, _, _, anchor in marks
     ]  # fmt: skip
     return shapes, annotations
 
@@ -56,10 +67,13 @@ def figure_html(data: list[dict], layout: dict) -> str:
     return figure_div(pio.to_json(figure, validate=False), config=PLOTLY_CONFIG)
 
 
-def curve_figures(curve: pd.DataFrame, *, current: int, recommended: int | None) -> tuple[str, str]:
-    """The demand and revenue curves over price with their 95% bands, as HTML for the local Plotly."""
+def curve_figures(
+    curve: pd.DataFrame, *, current: int, recommended: int | None, chosen: int | None = None
+) -> tuple[str, str]:
+    """The demand and revenue curves over price with their 95% bands, as HTML for the local Plotly;
+    ``chosen`` is the slider's price, marked on both."""
     price = curve["price"].to_numpy()
-    shapes, annotations = _price_markers(current=current, recommended=recommended)
+    shapes, annotations = _price_markers(current=current, recommended=recommended, chosen=chosen)
     layout = {
         "margin": {"l": 55, "r": 20, "t": 40, "b": 45},
         "height": 320,

@@ -100,10 +100,10 @@ def _course_page_context(course: Course, *, asked_price: int | None) -> dict:
     try:
         demand = production_demand()
         curve = course_curve(course=course, recommended_price=recommended, demand=demand)
-        context["demand_chart"], context["revenue_chart"] = curve_figures(
-            curve, current=course.price_tokens, recommended=recommended
-        )
         context["slider_price"] = asked_price or course.price_tokens
+        context["demand_chart"], context["revenue_chart"] = curve_figures(
+            curve, current=course.price_tokens, recommended=recommended, chosen=context["slider_price"]
+        )
         context["what_if"] = what_if_at(course=course, price=context["slider_price"], demand=demand)
         context["model"] = demand
     except TokenEconomyError as exc:  # no production model yet, or none that knows this course

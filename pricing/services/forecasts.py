@@ -56,6 +56,11 @@ class WhatIf:
     enrollments_change_pct: float
     revenue_change_pct: float
     earnings_change: float  # tokens against today's price
+    # 95% intervals, as the curves' bands draw them
+    enrollments_low: float = float("nan")
+    enrollments_high: float = float("nan")
+    revenue_low: float = float("nan")
+    revenue_high: float = float("nan")
 
     @property
     def earnings_money(self) -> Decimal:
@@ -63,8 +68,9 @@ class WhatIf:
 
 
 def what_if_at(*, course: Course, price: int, demand: ProductionDemand | None = None) -> WhatIf:
-    """What the course is expected to sell and earn at ``price`` compared with its price today."""
-    both = what_if(course=course, prices=[float(course.price_tokens), float(price)], demand=demand)
+    """What the course is expected to sell and earn at ``price`` compared with its price today,
+    with the 95% intervals the demand and revenue curves draw."""
+    both = demand_curve(course=course, prices=[float(course.price_tokens), float(price)], demand=demand)
     now, then = both.iloc[0], both.iloc[1]
     return WhatIf(
         price=price,
@@ -75,6 +81,10 @@ def what_if_at(*, course: Course, price: int, demand: ProductionDemand | None = 
         enrollments_change_pct=change_pct(then["expected_enrollments"], now["expected_enrollments"]),
         revenue_change_pct=change_pct(then["expected_revenue"], now["expected_revenue"]),
         earnings_change=float(then["teacher_earnings"] - now["teacher_earnings"]),
+        enrollments_low=float(then["enrollments_low"]),
+        enrollments_high=float(then["enrollments_high"]),
+        revenue_low=float(then["revenue_low"]),
+        revenue_high=float(then["revenue_high"]),
     )
 
 

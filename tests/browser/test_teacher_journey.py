@@ -80,6 +80,12 @@ def test_teacher_moves_the_slider_applies_advice_and_cannot_open_others(
     page.get_by_test_id("what-if-price").filter(has_text=f"{target} tokens").wait_for()
     assert enrollments.inner_text() != before, "the slider did not update the predicted enrollments"
     assert page.locator("#price-slider-value").inner_text() == str(target)
+    marks = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#course-charts .plotly-figure')).map(
+            el => (el.layout.shapes || []).filter(s => s.name === 'what-if').map(s => [s.x0, s.visible]))"""
+    )
+    assert marks == [[[target, True]], [[target, True]]], "the slider's price is not marked on both charts"
+    assert "–" in page.get_by_test_id("what-if-enrollments-interval").inner_text()
 
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_test_id("apply").click()
