@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so its process_exception sees a view's database error first (503, not 500).
+    "tokenecon.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "tokenecon.urls"
