@@ -48,6 +48,12 @@ class PipelineRun(models.Model):
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
 
     @property
+    def failure_summary(self) -> str:
+        """The line of ``error`` that says why (a traceback's last line), for lists of runs."""
+        lines = [line for line in self.error.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+    @property
     def duration_s(self) -> float | None:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()

@@ -18,8 +18,24 @@ from django.conf import settings
 
 from analytics.models import PipelineRun
 from analytics.services.run_progress import update_stage
+from tokenecon.errors import TokenEconomyError
 
 StageFunction = Callable[["StageContext"], dict | None]
+
+
+class NotEnoughData(TokenEconomyError):
+    """The data cannot train this pipeline; the message says what is missing and the minimum.
+
+    A stage raises it before fitting anything, and the run fails with the message alone (no
+    traceback): it is the operator's to act on, not a bug."""
+
+    status_code = 409
+
+
+def require_enough(*, title: str, shortfalls: list[str]) -> None:
+    """Raise ``NotEnoughData`` naming every shortfall at once (so one fix-up round is enough)."""
+    if shortfalls:
+        raise NotEnoughData(f"Not enough data to train the {title}: " + "; ".join(shortfalls) + ".")
 
 
 @dataclass(frozen=True)

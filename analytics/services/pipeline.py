@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from analytics.models import PipelineRun
 from analytics.pipelines.registry import pipeline
-from analytics.pipelines.spec import StageContext
+from analytics.pipelines.spec import NotEnoughData, StageContext
 from analytics.services.run_progress import blank_stages, complete_stage, fail_run, update_stage
 
 # The Celery task (analytics.tasks.run_pipeline_stage) that runs one stage of a queued run.
@@ -108,6 +108,10 @@ def execute_stage(*, run_id: int, stage: str) -> None:
         # other far longer than they compute (pygam's QR took 11 s instead of 1.9 s here).
         with threadpool_limits(limits=1):
             summary = pipeline(run.kind).stages[stage](context) or {}
+    except NotEnoughData as exc:
+        # What is missing is the whole story; a traceback would only hide it.
+        fail_run(run_id=run_id, stage=stage, error=str(exc))
+        raise StageFailed(str(exc)) from None
     except Exception:  # noqa: BLE001 - any failure fails the run with its traceback
         fail_run(run_id=run_id, stage=stage, error=traceback.format_exc(limit=8))
         raise StageFailed(f"stage {stage} of run {run_id} failed") from None
