@@ -39,6 +39,14 @@ class PipelineRun(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["kind", "status"]), models.Index(fields=["fingerprint"])]
+        constraints = [
+            # One run per kind at a time: two starts at the same moment cannot both pass.
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(status__in=["pending", "running"]),
+                name="pipeline_run_one_active_per_kind",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} run {self.pk} ({self.status})"

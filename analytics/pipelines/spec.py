@@ -10,14 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import joblib
-from django.conf import settings
 
 from analytics.models import PipelineRun
-from analytics.services.run_progress import update_stage
+from analytics.services.run_progress import run_folder, update_stage
 from tokenecon.errors import TokenEconomyError
 
 StageFunction = Callable[["StageContext"], dict | None]
@@ -70,7 +68,7 @@ class StageContext:
         self.run = run
         self.stage = stage
         self.params = run.params
-        self.folder = Path(settings.ARTIFACTS_DIR) / "runs" / str(run.pk)
+        self.folder = run_folder(run.pk)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._last_beat = 0.0
 

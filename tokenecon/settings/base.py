@@ -192,7 +192,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pricing.compute_price_recommendations",
         "schedule": crontab(hour=2, minute=30),
     },
-    "analytics-fail-stale-runs": {"task": "analytics.fail_stale_runs", "schedule": 300.0},
+    # Every 30 s, so a run whose worker died (no heartbeat for 90 s) is failed within two minutes.
+    "analytics-fail-stale-runs": {"task": "analytics.fail_stale_runs", "schedule": 30.0},
     "learners-nightly-scores-and-offers": {
         "task": "learners.score_learners",
         "schedule": crontab(hour=3, minute=15),
