@@ -22,6 +22,7 @@ from tokenecon.middleware import is_database_unavailable
 from tokenecon.models import Account, Enrollment, Entry, PriceChange, Transfer
 from tokenecon.services import enrollment as enrollment_service
 from tokenecon.services.accounts import top_up_wallet, wallet_of
+from tokenecon.views import server_error
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -226,3 +227,17 @@ def test_the_faults_that_mean_try_again_are_recognised(message):
 def test_other_database_errors_stay_errors():
     assert not is_database_unavailable(OperationalError("no such table: tokenecon_course"))
     assert not is_database_unavailable(ValueError("database is locked"))
+
+
+def test_a_database_fault_outside_a_view_is_a_503_too(rf):
+    """Django turns an error raised after the view (saving the session, say) into handler500."""
+    try:
+        raise OperationalError("database is locked")
+    except OperationalError:
+        page, api = server_error(rf.get("/learner/")), server_error(rf.get("/api/v1/wallet/"))
+    assert (page.status_code, api.status_code) == (503, 503)
+    assert page["Retry-After"] and b"Try again" in api.content
+    try:
+        raise ValueError("a bug")
+    except ValueError:
+        assert server_error(rf.get("/learner/")).status_code == 500
