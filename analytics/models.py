@@ -39,6 +39,14 @@ class PipelineRun(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["kind", "status"]), models.Index(fields=["fingerprint"])]
+        constraints = [
+            # One run per kind at a time: two starts at the same moment cannot both pass.
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(status__in=["pending", "running"]),
+                name="pipeline_run_one_active_per_kind",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} run {self.pk} ({self.status})"
@@ -46,6 +54,12 @@ class PipelineRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def failure_summary(self) -> str:
+        """The line of ``error`` that says why (a traceback's last line), for lists of runs."""
+        lines = [line for line in self.error.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
 
     @property
     def duration_s(self) -> float | None:

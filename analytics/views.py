@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from analytics import selectors
 from analytics.models import ModelVersion, PipelineRun
 from analytics.pipelines.registry import DEFAULT_KIND, UnknownPipeline, trainable_pipelines
-from analytics.services.pipeline import start_pipeline_run
+from analytics.services.pipeline import RunInProgress, start_pipeline_run
 from analytics.services.registry import archive_version, promote_version
 from tokenecon.errors import TokenEconomyError
 from tokenecon.htmx import render_page
@@ -32,6 +32,9 @@ def start_training(request):
     except UnknownPipeline as exc:
         # Plain text: the message repeats what was posted, which must never be read as HTML.
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    except RunInProgress as exc:
+        messages.info(request, str(exc))
+        return redirect("analytics:run_detail", pk=exc.run.pk)
     if run.is_finished:
         messages.info(request, f"This data was already trained on in run {run.pk}; showing it.")
     return redirect("analytics:run_detail", pk=run.pk)

@@ -1,8 +1,12 @@
+import sys
+
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import server_error as default_server_error
 
+from tokenecon.middleware import database_unavailable_response, is_database_unavailable
 from tokenecon.permissions import is_learner, is_staff, is_teacher
 from tokenecon.services.health import check_health
 
@@ -25,3 +29,12 @@ def home(request):
 def health(request):
     report = check_health()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+def server_error(request):
+    """The project's 500 handler: a database that refused for now (raised outside a view, where
+    ``DatabaseUnavailableMiddleware`` cannot see it, such as saving the session) is a 503."""
+    exc = sys.exc_info()[1]
+    if exc is not None and is_database_unavailable(exc):
+        return database_unavailable_response(request)
+    return default_server_error(request)

@@ -10,7 +10,7 @@ import pandas as pd
 from django.conf import settings
 from sklearn.model_selection import GroupKFold
 
-from analytics.pipelines.spec import PipelineSpec, StageContext, stages_by_name
+from analytics.pipelines.spec import PipelineSpec, StageContext, require_enough, stages_by_name
 from analytics.reports.demand import build_demand_report
 from analytics.services.registry import NewVersion, promote_version, register_model_versions
 from pricing import selectors
@@ -40,9 +40,16 @@ from pricing.ml.panel import build_weekly_panel, time_split
 from pricing.services.truth import load_demand_truth
 
 MODEL_NAME = "demand"
+DEMAND_TITLE = "demand models"
 # Raised whenever the models' form changes, so data trained on by older code is trained again.
 MODEL_REVISION = 4
 DEFAULTS = {"holdout_weeks": 8, "cv_folds": 2, "bootstrap_reps": 4, "seed": 0}
+# The least data the models can be fitted and judged on: weeks to train on besides the held-out
+# ones, courses that sold (split into the course-grouped folds), and courses whose price moved
+# (without price variation there is no elasticity to estimate).
+MIN_TRAINING_WEEKS = 4
+MIN_COURSES_WITH_SALES = 10
+MIN_COURSES_WITH_PRICE_CHANGES = 5
 
 
 def fit_family(panel: pd.DataFrame, *, seed: int = 0, only: list[str] | None = None) -> tuple[dict, dict]:
@@ -72,14 +79,12 @@ def _params(ctx: StageContext) -> dict:
 
 # -- stages ---------------------------------------------------------------------------------------
 def stage_data(ctx: StageContext) -> dict:
+    params = _params(ctx)
     courses = selectors.course_frame()
-    if courses.empty:
-        raise ValueError("There are no courses: load or simulate data first.")
     enrollments = selectors.enrollment_frame()
-    if enrollments.empty:
-        raise ValueError("There are no enrollments to learn demand from.")
     changes = selectors.price_change_frame()
     first, last = selectors.enrollment_window()
+    require_enough(title=DEMAND_TITLE, shortfalls=demand_shortfalls(courses, enrollments, changes, params))
     ctx.save(
         "tables",
         {"courses": courses, "enrollments": enrollments, "changes": changes, "first": first, "last": last},
@@ -90,6 +95,37 @@ def stage_data(ctx: StageContext) -> dict:
         "price_changes": len(changes),
         "window": [str(first), str(last)],
     }
+
+
+def demand_shortfalls(
+    courses: pd.DataFrame, enrollments: pd.DataFrame, changes: pd.DataFrame, params: dict
+) -> list[str]:
+    """What the tables lack for a demand run, each with the minimum needed ([] when enough)."""
+    if courses.empty:
+        return ["there are no courses (load or simulate data first)"]
+    if enrollments.empty:
+        return ["there are no enrollments to learn demand from (load or simulate data first)"]
+    shortfalls = []
+    dates = pd.to_datetime(enrollments["enrolled_at"])
+    weeks = (dates.max() - dates.min()).days // 7 + 1
+    needed_weeks = params["holdout_weeks"] + MIN_TRAINING_WEEKS
+    if weeks < needed_weeks:
+        shortfalls.append(
+            f"{weeks} weeks of enrollments, at least {needed_weeks} needed "
+            f"({params['holdout_weeks']} held out for evaluation + {MIN_TRAINING_WEEKS} to train on)"
+        )
+    sold = enrollments["course_id"].nunique()
+    needed_courses = max(MIN_COURSES_WITH_SALES, 2 * params["cv_folds"])
+    if sold < needed_courses:
+        shortfalls.append(f"{sold} courses with enrollments, at least {needed_courses} needed")
+    # A course's first price is a row without an old price; only later rows are changes.
+    real = changes["old_price_tokens"].notna() & changes["old_price_tokens"].ne(changes["new_price_tokens"])
+    moved = int(changes.loc[real, "course_id"].nunique())
+    if moved < MIN_COURSES_WITH_PRICE_CHANGES:
+        shortfalls.append(
+            f"{moved} courses with a price change, at least {MIN_COURSES_WITH_PRICE_CHANGES} needed"
+        )
+    return shortfalls
 
 
 def stage_understanding(ctx: StageContext) -> dict:
@@ -328,7 +364,7 @@ def _fingerprint(params: dict) -> str:
 
 DEMAND = PipelineSpec(
     kind="demand",
-    title="demand models",
+    title=DEMAND_TITLE,
     stages=stages_by_name(
         stage_data, stage_understanding, stage_preparation, stage_training, stage_evaluation, stage_report
     ),

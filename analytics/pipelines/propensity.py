@@ -11,13 +11,14 @@ from datetime import timedelta
 
 import pandas as pd
 
-from analytics.pipelines.spec import PipelineSpec, StageContext, stages_by_name
+from analytics.pipelines.spec import PipelineSpec, StageContext, require_enough, stages_by_name
 from analytics.reports.propensity import build_propensity_report
 from analytics.services.registry import NewVersion, promote_version, register_model_versions
 from learners import selectors
 from learners.ml.propensity import choose, fit_candidates
 from learners.ml.snapshot import FEATURES, SENSITIVITY_WEIGHTS, price_sensitivity_scores
 from learners.ml.training import (
+    LONGEST_WINDOW,
     TARGETS,
     TRUTH_COLUMNS,
     evaluate_target,
@@ -30,6 +31,14 @@ from learners.ml.training import (
 from learners.services.truth import load_learner_truth
 
 DEFAULTS = {"training_cutoffs": 6, "spacing_days": 14, "seed": 0}
+PROPENSITY_TITLE = "learner models"
+# The least data worth fitting three candidates per target on: learners to describe, learners who
+# bought, and of each label (a target that happened, and did not) in the training snapshots.
+MIN_LEARNERS = 100
+MIN_BUYING_LEARNERS = 20
+MIN_LABELS_PER_CLASS = 10
+# A cut-off needs this much history before it to describe learners by (learners.ml.training).
+HISTORY_DAYS = 30
 SENSITIVITY_MODEL = "price_sensitivity"
 
 
@@ -45,13 +54,52 @@ def stage_data(ctx: StageContext) -> dict:
         "wallet": selectors.wallet_frame(),
     }
     if tables["learners"].empty or tables["enrollments"].empty:
-        raise ValueError("There are no learners or enrollments: load or simulate data first.")
+        require_enough(
+            title=PROPENSITY_TITLE,
+            shortfalls=["there are no learners or enrollments (load or simulate data first)"],
+        )
     enrolled = tables["enrollments"]["enrolled_at"].dt.date
     days = pd.to_datetime(tables["activity"]["day"]).dt.date
     first = min(enrolled.min(), days.min()) if len(days) else enrolled.min()
     last = max(enrolled.max(), days.max()) if len(days) else enrolled.max()
+    require_enough(
+        title=PROPENSITY_TITLE, shortfalls=propensity_shortfalls(tables, first, last, _params(ctx))
+    )
     ctx.save("tables", {**tables, "first": first, "last": last})
     return {name: len(frame) for name, frame in tables.items()} | {"window": [str(first), str(last)]}
+
+
+def propensity_shortfalls(tables: dict, first, last, params: dict) -> list[str]:
+    """What the tables lack for a propensity run, each with the minimum needed ([] when enough)."""
+    shortfalls = []
+    span = (last - first).days + 1
+    # Each target needs its label window after the evaluation cut-off, its calibration window,
+    # one training cut-off's spacing and the history before that cut-off.
+    needed = LONGEST_WINDOW + max(w for _, w in TARGETS.values()) + params["spacing_days"] + HISTORY_DAYS
+    if span < needed:
+        shortfalls.append(f"{span} days of enrollments and activity, at least {needed} needed")
+    learners = len(tables["learners"])
+    if learners < MIN_LEARNERS:
+        shortfalls.append(f"{learners} learners, at least {MIN_LEARNERS} needed")
+    buyers = tables["enrollments"]["learner_id"].nunique()
+    if buyers < MIN_BUYING_LEARNERS:
+        shortfalls.append(f"{buyers} learners with an enrollment, at least {MIN_BUYING_LEARNERS} needed")
+    return shortfalls
+
+
+def label_shortfalls(snapshots: dict, plan) -> list[str]:
+    """Targets whose training snapshots hold too few of either label to learn from."""
+    shortfalls = []
+    for target in TARGETS:
+        _, labels = stack(snapshots, plan.training[target], target)
+        positives = int(labels.sum())
+        negatives = len(labels) - positives
+        if min(positives, negatives) < MIN_LABELS_PER_CLASS:
+            shortfalls.append(
+                f"{target}: {positives} positive and {negatives} negative labels in the training "
+                f"snapshots, at least {MIN_LABELS_PER_CLASS} of each needed"
+            )
+    return shortfalls
 
 
 def stage_understanding(ctx: StageContext) -> dict:
@@ -83,6 +131,7 @@ def stage_preparation(ctx: StageContext) -> dict:
     for i, cutoff in enumerate(cutoffs):
         ctx.progress(i / len(cutoffs), f"snapshot at {cutoff}")
         snapshots[cutoff] = snapshot(tables, cutoff)
+    require_enough(title=PROPENSITY_TITLE, shortfalls=label_shortfalls(snapshots, plan))
     sensitivity = price_sensitivity_scores(
         tables["enrollments"], cutoff=plan.evaluation, wallet=tables["wallet"], activity=tables["activity"]
     )
@@ -206,7 +255,7 @@ def _fingerprint(params: dict) -> str:
 
 PROPENSITY = PipelineSpec(
     kind="propensity",
-    title="learner models",
+    title=PROPENSITY_TITLE,
     stages=stages_by_name(
         stage_data, stage_understanding, stage_preparation, stage_training, stage_evaluation, stage_report
     ),

@@ -10,16 +10,30 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import joblib
-from django.conf import settings
 
 from analytics.models import PipelineRun
-from analytics.services.run_progress import update_stage
+from analytics.services.run_progress import run_folder, update_stage
+from tokenecon.errors import TokenEconomyError
 
 StageFunction = Callable[["StageContext"], dict | None]
+
+
+class NotEnoughData(TokenEconomyError):
+    """The data cannot train this pipeline; the message says what is missing and the minimum.
+
+    A stage raises it before fitting anything, and the run fails with the message alone (no
+    traceback): it is the operator's to act on, not a bug."""
+
+    status_code = 409
+
+
+def require_enough(*, title: str, shortfalls: list[str]) -> None:
+    """Raise ``NotEnoughData`` naming every shortfall at once (so one fix-up round is enough)."""
+    if shortfalls:
+        raise NotEnoughData(f"Not enough data to train the {title}: " + "; ".join(shortfalls) + ".")
 
 
 @dataclass(frozen=True)
@@ -54,7 +68,7 @@ class StageContext:
         self.run = run
         self.stage = stage
         self.params = run.params
-        self.folder = Path(settings.ARTIFACTS_DIR) / "runs" / str(run.pk)
+        self.folder = run_folder(run.pk)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._last_beat = 0.0
 

@@ -16,14 +16,15 @@ import time
 import traceback
 
 from celery import chain, signature
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from threadpoolctl import threadpool_limits
 
 from analytics.models import PipelineRun
 from analytics.pipelines.registry import pipeline
-from analytics.pipelines.spec import StageContext
-from analytics.services.run_progress import blank_stages, complete_stage, fail_run, update_stage
+from analytics.pipelines.spec import NotEnoughData, StageContext
+from analytics.services.run_progress import blank_stages, complete_stage, fail_run, heartbeat, update_stage
+from tokenecon.errors import TokenEconomyError
 
 # The Celery task (analytics.tasks.run_pipeline_stage) that runs one stage of a queued run.
 RUN_STAGE_TASK = "analytics.run_pipeline_stage"
@@ -31,6 +32,26 @@ RUN_STAGE_TASK = "analytics.run_pipeline_stage"
 
 class StageFailed(Exception):
     """Raised after a stage marked its run failed, so a Celery chain stops there."""
+
+
+class RunInProgress(TokenEconomyError):
+    """A run of this kind is pending or running; ``run`` is that run (one per kind at a time)."""
+
+    status_code = 409
+
+    def __init__(self, run: PipelineRun):
+        self.run = run
+        super().__init__(
+            f"A {run.kind} run is already {run.status} (run {run.pk}): one run of a kind at a time, "
+            "so it is shown instead of starting another."
+        )
+
+
+ACTIVE = (PipelineRun.Status.PENDING, PipelineRun.Status.RUNNING)
+
+
+def _active_run(kind: str) -> PipelineRun | None:
+    return PipelineRun.objects.filter(kind=kind, status__in=ACTIVE).first()
 
 
 def fingerprint_of(kind: str, params: dict) -> str:
@@ -45,20 +66,32 @@ def start_pipeline_run(
     """Create a run and execute it (in Celery, or in-process with ``sync``).
 
     Idempotent: when a run of the same kind already succeeded on the same data and parameters,
-    that run is returned and nothing is retrained, unless ``force``. An unknown ``kind`` raises
+    that run is returned and nothing is retrained, unless ``force``. One run per kind at a time:
+    while one is pending or running, ``RunInProgress`` (carrying it) is raised; the database's
+    constraint decides between two starts at the same moment. An unknown ``kind`` raises
     ``UnknownPipeline`` before anything is written.
     """
     params = params or {}
     fingerprint = fingerprint_of(kind, params)
+    active = _active_run(kind)
+    if active is not None:
+        raise RunInProgress(active)
     if not force:
         done = PipelineRun.objects.filter(
             kind=kind, fingerprint=fingerprint, status=PipelineRun.Status.SUCCEEDED
         ).first()
         if done is not None:
             return done
-    run = PipelineRun.objects.create(
-        kind=kind, params=params, fingerprint=fingerprint, stages=blank_stages(), created_by=user
-    )
+    try:
+        with transaction.atomic():
+            run = PipelineRun.objects.create(
+                kind=kind, params=params, fingerprint=fingerprint, stages=blank_stages(), created_by=user
+            )
+    except IntegrityError:
+        active = _active_run(kind)
+        if active is None:
+            raise
+        raise RunInProgress(active) from None
     if sync:
         for stage in PipelineRun.STAGES:
             try:
@@ -106,8 +139,12 @@ def execute_stage(*, run_id: int, stage: str) -> None:
     try:
         # One BLAS/OpenMP thread: on two shared cores, threads of small matrix work wait on each
         # other far longer than they compute (pygam's QR took 11 s instead of 1.9 s here).
-        with threadpool_limits(limits=1):
+        with threadpool_limits(limits=1), heartbeat(run_id=run_id):
             summary = pipeline(run.kind).stages[stage](context) or {}
+    except NotEnoughData as exc:
+        # What is missing is the whole story; a traceback would only hide it.
+        fail_run(run_id=run_id, stage=stage, error=str(exc))
+        raise StageFailed(str(exc)) from None
     except Exception:  # noqa: BLE001 - any failure fails the run with its traceback
         fail_run(run_id=run_id, stage=stage, error=traceback.format_exc(limit=8))
         raise StageFailed(f"stage {stage} of run {run_id} failed") from None

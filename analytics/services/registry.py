@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from analytics.jsonable import jsonable
 from analytics.models import ModelVersion, PipelineRun
+from analytics.services.run_progress import artifact_tag
 from tokenecon.errors import TokenEconomyError
 
 
@@ -64,7 +65,8 @@ def register_model_versions(
     written = []
     stamp = timezone.now().strftime("%Y%m%dT%H%M%S%f")
     for index, new in enumerate(versions):
-        relative = f"models/{name}/{stamp}-{index}-{new.algorithm}.joblib"
+        tag = artifact_tag(run.pk) if run is not None else "-"
+        relative = f"models/{name}/{stamp}{tag}{index}-{new.algorithm}.joblib"
         written.append((new, write_artifact(new.artifact, relative=relative)))
     with transaction.atomic():
         # Lock the name's rows so two runs cannot take the same version number.

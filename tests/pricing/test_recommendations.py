@@ -211,7 +211,7 @@ def test_the_task_computes_recommendations(trained_world):
 def test_beat_runs_the_nightly_advice_and_the_stale_run_sweep():
     schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "pricing.compute_price_recommendations" in schedule
-    assert schedule["analytics.fail_stale_runs"] == 300
+    assert schedule["analytics.fail_stale_runs"] == 30
     celery_app.loader.import_default_modules()
     assert {"pricing.compute_price_recommendations", "analytics.fail_stale_runs"} <= set(celery_app.tasks)
 

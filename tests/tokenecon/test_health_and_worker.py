@@ -5,11 +5,13 @@ CELERY_BROKER_URL=redis://... and PostgreSQL, with two workers.
 """
 
 import os
+from pathlib import Path
 
 import pytest
 from django.db import connection
 
 from tests.celery_worker import celery_workers
+from tokenecon.celery import app
 from tokenecon.tasks import ping_database
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.broker]
@@ -35,3 +37,23 @@ def test_task_runs_in_a_worker_and_health_says_all_up(client):
         body = response.json()
         assert body["status"] == "ok"
         assert set(names) <= set(body["worker"]["workers"])
+
+
+@pytest.mark.skipif(
+    not app.conf.broker_url.startswith("filesystem"), reason="the leak is the filesystem transport's"
+)
+def test_health_leaves_no_message_files_for_a_dead_workers_control_queue(client):
+    """A worker that died stays bound to the broadcast exchange; each ping wrote it a file."""
+    queue_folder = Path(app.conf.broker_transport_options["data_folder_out"])
+    with app.connection_for_write() as conn:
+        app.control.mailbox(conn).get_queue("ghost-worker@nowhere")(conn.default_channel).declare()
+
+    def control_files() -> list[str]:
+        return [name for name in os.listdir(queue_folder) if name.endswith(".pidbox.msg")]
+
+    before = control_files()
+    for _ in range(4):
+        assert client.get("/health/").status_code == 503
+    left = control_files()
+    assert not [name for name in left if "ghost-worker" in name]
+    assert len(left) <= len(before)

@@ -65,8 +65,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Last, as django-axes asks: it turns a lockout flagged during authentication into its page.
+    # django-axes asks to be last: it turns a lockout flagged during authentication into its page.
+    # It still wraps every view when the database middleware below comes after it.
     "axes.middleware.AxesMiddleware",
+    # Last, so its process_exception sees a view's database error first (503, not 500).
+    "tokenecon.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "tokenecon.urls"
@@ -202,7 +205,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pricing.compute_price_recommendations",
         "schedule": crontab(hour=2, minute=30),
     },
-    "analytics-fail-stale-runs": {"task": "analytics.fail_stale_runs", "schedule": 300.0},
+    # Every 30 s, so a run whose worker died (no heartbeat for 90 s) is failed within two minutes.
+    "analytics-fail-stale-runs": {"task": "analytics.fail_stale_runs", "schedule": 30.0},
     "learners-nightly-scores-and-offers": {
         "task": "learners.score_learners",
         "schedule": crontab(hour=3, minute=15),

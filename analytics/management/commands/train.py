@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from analytics.models import PipelineRun
 from analytics.pipelines.registry import DEFAULT_KIND, UnknownPipeline, pipeline, trainable_kinds
-from analytics.services.pipeline import start_pipeline_run
+from analytics.services.pipeline import RunInProgress, start_pipeline_run
 
 
 class Command(BaseCommand):
@@ -43,12 +43,20 @@ class Command(BaseCommand):
             if name in options
         }
         started = time.perf_counter()
-        if options["sync"]:
-            with tqdm(total=100, desc="training", unit="%") as bar:
-                run = start_pipeline_run(kind=spec.kind, params=params, sync=True, force=options["force"])
-                bar.update(100)
-        else:
-            run = start_pipeline_run(kind=spec.kind, params=params, force=options["force"])
+        try:
+            if options["sync"]:
+                with tqdm(total=100, desc="training", unit="%") as bar:
+                    run = start_pipeline_run(kind=spec.kind, params=params, sync=True, force=options["force"])
+                    bar.update(100)
+            else:
+                run = start_pipeline_run(kind=spec.kind, params=params, force=options["force"])
+        except RunInProgress as exc:
+            if options["sync"]:
+                raise CommandError(str(exc)) from exc
+            # Queued: follow the run already under way instead of starting a second.
+            self.stderr.write(str(exc))
+            run = exc.run
+        if not options["sync"]:
             self._follow(run, options["timeout"])
             run.refresh_from_db()
         self._summarise(run, time.perf_counter() - started)
