@@ -29,7 +29,10 @@ def test_a_reset_link_by_e_mail_sets_a_new_password_once(client):
         follow=True,
     )
     assert 'data-testid="reset-complete"' in done.content.decode()
-    assert client.login(username=learner.user.username, password="a-new-pass-2026")
+    login = client.post(
+        "/accounts/login/", {"username": learner.user.username, "password": "a-new-pass-2026"}, follow=True
+    )
+    assert login.context["user"] == learner.user
     assert not client.get(link, follow=True).context["validlink"]
 
 
