@@ -24,8 +24,8 @@ from learners.services.offer_policy import personal_price
 from learners.services.suggestions import suggest_courses
 from tokenecon.api.permissions import roles_allowed
 from tokenecon.errors import TokenEconomyError
-from tokenecon.models import Course, Learner
-from tokenecon.selectors import learners_visible_to
+from tokenecon.models import Learner
+from tokenecon.selectors import catalog_courses_visible_to, learners_visible_to
 
 ERRORS = {
     403: OpenApiResponse(description="Neither a learner nor staff"),
@@ -129,7 +129,10 @@ class PersonalizedPriceView(LearnerScopedMixin, APIView):
         data = PersonalizedInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         learner = self.get_learner(data.validated_data["learner_id"])
-        course = Course.objects.filter(code=data.validated_data["course_id"]).first()
+        # A draft of another teacher answers like a missing course, as in the learner portal.
+        course = (
+            catalog_courses_visible_to(request.user).filter(code=data.validated_data["course_id"]).first()
+        )
         if course is None:
             raise Http404(f"No course {data.validated_data['course_id']}.")
         price = personal_price(learner=learner, course=course)

@@ -25,6 +25,7 @@ from pricing.models import PriceRecommendation
 from pricing.services.forecasts import optimise_course, what_if, what_if_new_course
 from pricing.services.model_source import production_demand
 from pricing.services.price_changes import apply_recommendation, apply_recommendations, dismiss_recommendation
+from tokenecon.api.fields import ensure_finite
 from tokenecon.api.permissions import OwnsCourseOrStaff, roles_allowed
 from tokenecon.models import Course
 
@@ -111,7 +112,10 @@ class OptimizeView(CourseInputView):
             current_price=params.get("current_price"),
             current_enrollments=params.get("current_enrollments"),
         )
-        return Response(OptimizeOutputSerializer(optimisation).data)
+        answer = OptimizeOutputSerializer(optimisation).data
+        return Response(
+            ensure_finite(answer, blame=[name for name in params if name != "course_id"] or ["course_id"])
+        )
 
 
 @extend_schema(
@@ -203,7 +207,8 @@ class PredictEnrollmentsView(CourseInputView):
             "model_version": demand.version,
             "model_algorithm": demand.algorithm,
         }
-        return Response(PredictOutputSerializer(payload).data)
+        answer = PredictOutputSerializer(payload).data
+        return Response(ensure_finite(answer, blame=["course" if course is None else "prices"]))
 
 
 @extend_schema(tags=["pricing"])

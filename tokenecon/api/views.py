@@ -17,7 +17,7 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "code"
 
     def get_queryset(self):
-        return selectors.catalog_courses()
+        return selectors.catalog_courses_visible_to(self.request.user)
 
 
 @extend_schema(
