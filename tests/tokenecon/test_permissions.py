@@ -21,7 +21,7 @@ def people():
 
 
 PAGES = {
-    # path: expected status per role (302 = sent to a login page)
+    # path: expected status per role (302 = sent to a login page, 401 = the API asks for a token)
     "/teacher/": {"anonymous": 302, "learner": 403, "teacher": 200, "staff": 403},
     "/learner/": {"anonymous": 302, "learner": 200, "teacher": 403, "staff": 403},
     "/dashboard/": {"anonymous": 302, "learner": 403, "teacher": 403, "staff": 200},
@@ -30,9 +30,9 @@ PAGES = {
     "/accounts/login/": {"anonymous": 200, "learner": 200, "teacher": 200, "staff": 200},
     "/api/docs/": {"anonymous": 200, "learner": 200, "teacher": 200, "staff": 200},
     "/api/schema/": {"anonymous": 200, "learner": 200, "teacher": 200, "staff": 200},
-    "/api/v1/courses/": {"anonymous": 403, "learner": 200, "teacher": 200, "staff": 200},
-    "/api/v1/wallet/": {"anonymous": 403, "learner": 200, "teacher": 200, "staff": 200},
-    "/api/v1/wallet/transfers/": {"anonymous": 403, "learner": 200, "teacher": 200, "staff": 200},
+    "/api/v1/courses/": {"anonymous": 401, "learner": 200, "teacher": 200, "staff": 200},
+    "/api/v1/wallet/": {"anonymous": 401, "learner": 200, "teacher": 200, "staff": 200},
+    "/api/v1/wallet/transfers/": {"anonymous": 401, "learner": 200, "teacher": 200, "staff": 200},
 }
 
 
@@ -63,7 +63,7 @@ def test_home_sends_each_role_to_its_landing_page(people, role, landing):
 
 def test_course_detail_requires_login_and_404s_for_unknown_code(people):
     course = CourseFactory()
-    assert api_client_for(people["anonymous"]).get(f"/api/v1/courses/{course.code}/").status_code == 403
+    assert api_client_for(people["anonymous"]).get(f"/api/v1/courses/{course.code}/").status_code == 401
     assert api_client_for(people["learner"]).get(f"/api/v1/courses/{course.code}/").status_code == 200
     assert api_client_for(people["learner"]).get("/api/v1/courses/NOPE/").status_code == 404
 
