@@ -23,6 +23,7 @@ from learners.models import LearnerScore, Offer
 from learners.services.offer_policy import personal_price
 from learners.services.suggestions import suggest_courses
 from tokenecon.api.permissions import roles_allowed
+from tokenecon.api.schema import LIST_ERRORS
 from tokenecon.errors import TokenEconomyError
 from tokenecon.models import Learner
 from tokenecon.selectors import catalog_courses_visible_to, learners_visible_to
@@ -78,7 +79,7 @@ class RecommendationsView(LearnerScopedMixin, APIView):
         return Response(SuggestionSerializer(suggestions, many=True).data)
 
 
-@extend_schema(tags=["learners"], responses={200: OfferSerializer(many=True), **ERRORS})
+@extend_schema(tags=["learners"], responses={200: OfferSerializer(many=True), **LIST_ERRORS, **ERRORS})
 class OffersView(LearnerScopedMixin, generics.ListAPIView):
     """The learner's offers, newest first (filter by status)."""
 

@@ -27,6 +27,7 @@ from pricing.services.model_source import production_demand
 from pricing.services.price_changes import apply_recommendation, apply_recommendations, dismiss_recommendation
 from tokenecon.api.fields import ensure_finite
 from tokenecon.api.permissions import OwnsCourseOrStaff, roles_allowed
+from tokenecon.api.schema import LIST_ERRORS
 from tokenecon.models import Course
 
 ERROR_RESPONSES = {
@@ -211,7 +212,10 @@ class PredictEnrollmentsView(CourseInputView):
         return Response(ensure_finite(answer, blame=["course" if course is None else "prices"]))
 
 
-@extend_schema(tags=["pricing"])
+@extend_schema(
+    tags=["pricing"],
+    responses={200: RecommendationSerializer(many=True), **LIST_ERRORS, 403: ERROR_RESPONSES[403]},
+)
 class RecommendationList(generics.ListAPIView):
     """Stored price recommendations (newest first): a teacher's own courses, or every course for staff."""
 
