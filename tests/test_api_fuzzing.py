@@ -163,6 +163,8 @@ def fuzzing_as(role: str):
         COUNTS[role]["examples"] += 1
         COUNTS[role][f"status {response.status_code}"] += 1
         COUNTS[role][f"operation {case.operation.label}"] += 1
+        if response.status_code < 300:
+            COUNTS[role][f"reached {case.operation.label}"] += 1
 
     return test
 
@@ -180,4 +182,8 @@ def test_fuzzing_report():
         statuses = {
             key.split()[1]: value for key, value in sorted(counts.items()) if key.startswith("status ")
         }
-        print(f"fuzzing {role}: {operations} operations, {counts['examples']} examples, statuses {statuses}")
+        reached = sum(1 for key in counts if key.startswith("reached "))
+        print(
+            f"fuzzing {role}: {operations} operations ({reached} answered 2xx), "
+            f"{counts['examples']} examples, statuses {statuses}"
+        )

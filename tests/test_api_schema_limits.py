@@ -45,6 +45,7 @@ def test_k_is_from_one_to_fifty(schema):
         if p["name"] == "k"
     ]
     assert (k["schema"]["minimum"], k["schema"]["maximum"]) == (1, 50)
+    assert "400" in operation(schema, "get", "/api/v1/learners/{learner_id}/recommendations/")["responses"]
 
 
 @pytest.mark.parametrize(

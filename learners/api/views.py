@@ -65,7 +65,11 @@ class PropensityView(LearnerScopedMixin, APIView):
 @extend_schema(
     tags=["learners"],
     parameters=[SuggestionQuerySerializer],
-    responses={200: SuggestionSerializer(many=True), **ERRORS},
+    responses={
+        200: SuggestionSerializer(many=True),
+        400: OpenApiResponse(description="`k` is not a whole number from 1 to 50"),
+        **ERRORS,
+    },
 )
 class RecommendationsView(LearnerScopedMixin, APIView):
     """Courses suggested to the learner from content similarity, co-enrollment, popularity and
