@@ -14,6 +14,7 @@ from pricing.api import views as pricing_views
 from pricing.models import PriceRecommendation
 from tests.factories import CourseFactory, LearnerFactory, StaffFactory
 from tests.helpers import api_client_for
+from tests.pricing.test_pricing_api import NEW_COURSE as PLANNED_COURSE
 from tokenecon.api.fields import BIGINT_MAX, FiniteFloatField, ensure_finite
 from tokenecon.api.parsers import MAX_JSON_DEPTH, json_depth
 
@@ -24,16 +25,7 @@ PREDICT = "/api/v1/pricing/predict-enrollments/"
 BULK_APPLY = "/api/v1/pricing/recommendations/apply/"
 PERSONALIZED = "/api/v1/pricing/personalized/"
 
-NEW_COURSE = {
-    "category": "programming",
-    "difficulty": "beginner",
-    "duration_hours": 12,
-    "certificate_offered": True,
-    "teacher_quality": 70,
-    "teacher_years": 5,
-    "usual_price": 100,
-    "course_age_weeks": 3,
-}
+NEW_COURSE = {**PLANNED_COURSE, "course_age_weeks": 3}
 
 # How a client can spell a number that is not finite: JSON's constants, an overflowing literal,
 # and strings DRF's FloatField would read as floats.

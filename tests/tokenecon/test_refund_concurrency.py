@@ -1,50 +1,24 @@
-"""Racing retries of one refund (issue 14, defect 10): every call with the same idempotency key
+"""Racing retries of one refund (issue 14, defect 10; the issue raced ten, the shared runner races
+8): every call with the same idempotency key
 gets the first call's refund, concurrent or later; a refund under another key is refused.
 
 Real threads on real connections, so it runs against the lane's database (SQLite here,
 PostgreSQL in the second CI lane, where the enrollment's row lock is what they queue on).
 """
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from tests.factories import CourseFactory, LearnerFactory
 from tests.ledger_checks import assert_ledger_consistent
+from tests.tokenecon.test_ledger_concurrency import THREADS, run_in_threads
 from tokenecon.errors import NotRefundable
 from tokenecon.models import Enrollment, EnrollmentStatus, Transfer, TransferKind
 from tokenecon.services.accounts import top_up_wallet, wallet_of
 from tokenecon.services.enrollment import purchase_course, refund_enrollment
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-RETRIES = 10
-
-
-def in_threads(work, count: int) -> Counter:
-    barrier = threading.Barrier(count)
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
-
-    def target() -> None:
-        try:
-            barrier.wait()
-            result = work()
-        except Exception as exc:  # noqa: BLE001 - every outcome is counted and asserted below
-            result = type(exc).__name__
-        finally:
-            connection.close()
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=target) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 @pytest.fixture
@@ -55,13 +29,13 @@ def enrollment():
 
 
 def test_concurrent_retries_of_one_refund_all_get_the_first_refund(enrollment):
-    def refund() -> int:
+    def refund(_index: int) -> int:
         fresh = Enrollment.objects.get(pk=enrollment.pk)
         return refund_enrollment(enrollment=fresh, idempotency_key="refund-once").pk
 
-    outcomes = in_threads(refund, RETRIES)
+    outcomes = run_in_threads(refund)
     (refund_id,) = outcomes
-    assert outcomes == Counter({refund_id: RETRIES}), outcomes
+    assert outcomes == Counter({refund_id: THREADS}), outcomes
     assert Transfer.objects.filter(kind=TransferKind.REFUND).count() == 1
     assert Transfer.objects.get(pk=refund_id).idempotency_key == "refund-once"
     assert wallet_of(enrollment.learner).balance_tokens == 100
