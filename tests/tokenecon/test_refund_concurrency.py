@@ -1,9 +1,9 @@
-"""Racing retries of one refund (issue 14, defect 10; the issue raced ten, the shared runner races
-8): every call with the same idempotency key
+"""Racing retries of one refund (issue 14, defect 10): every call with the same idempotency key
 gets the first call's refund, concurrent or later; a refund under another key is refused.
 
-Real threads on real connections, so it runs against the lane's database (SQLite here,
-PostgreSQL in the second CI lane, where the enrollment's row lock is what they queue on).
+The issue raced ten calls; this races the ledger tests' 8 threads, real threads on real
+connections, so it runs against the lane's database (SQLite here, PostgreSQL in the second CI
+lane, where the enrollment's row lock is what they queue on).
 """
 
 from collections import Counter
