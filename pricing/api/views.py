@@ -51,6 +51,9 @@ class CourseInputView(APIView):
         return course
 
 
+# The optimize inputs that scale its answer; a non-finite answer is blamed on those given.
+STARTING_POINT = ("current_price", "current_enrollments")
+
 OPTIMIZE_EXAMPLE = {
     "course_id": "C00001",
     "objective": "revenue",
@@ -115,7 +118,7 @@ class OptimizeView(CourseInputView):
         )
         answer = OptimizeOutputSerializer(optimisation).data
         return Response(
-            ensure_finite(answer, blame=[name for name in params if name != "course_id"] or ["course_id"])
+            ensure_finite(answer, blame=[name for name in STARTING_POINT if name in params] or ["course_id"])
         )
 
 
