@@ -22,6 +22,22 @@ def catalog_courses() -> QuerySet[Course]:
     return Course.objects.select_related("teacher").order_by("code")
 
 
+def catalog_courses_visible_to(user) -> QuerySet[Course]:
+    """The catalog a caller may read: staff every course; anyone else the published ones, plus a
+    teacher's own courses in any status and, as the learner portal shows them, the courses a
+    learner has enrolled in (a retired course stays visible to its learners). Drafts of others
+    are hidden, so they answer 404 like missing courses."""
+    courses = catalog_courses()
+    if user.is_authenticated and user.is_staff:
+        return courses
+    visible = Q(status=Course.Status.PUBLISHED)
+    if user.is_authenticated and hasattr(user, "teacher"):
+        visible |= Q(teacher=user.teacher)
+    if user.is_authenticated and hasattr(user, "learner"):
+        visible |= Q(pk__in=Enrollment.objects.filter(learner=user.learner).values("course_id"))
+    return courses.filter(visible)
+
+
 CATALOG_SORTS = {
     "code": ("code",),
     "title": ("title", "code"),

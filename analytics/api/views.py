@@ -1,6 +1,6 @@
 import math
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -11,9 +11,10 @@ from analytics.api.serializers import ElasticitiesSerializer, ModelVersionSerial
 from analytics.services.registry import NoProductionModel, load_production_model
 from pricing.ml.elasticity import demand_type
 from tokenecon.api.permissions import roles_allowed
+from tokenecon.api.schema import LIST_ERRORS
 
 
-@extend_schema(tags=["models"])
+@extend_schema(tags=["models"], responses={200: ModelVersionSerializer(many=True), **LIST_ERRORS})
 class ModelVersionList(generics.ListAPIView):
     """Every registered model version with its metrics, filterable by name, stage and algorithm."""
 
@@ -31,7 +32,10 @@ def _clean(value):
 
 @extend_schema(
     tags=["models"],
-    responses=ElasticitiesSerializer,
+    responses={
+        200: ElasticitiesSerializer,
+        404: OpenApiResponse(description="No such model in production, or one without elasticities"),
+    },
     examples=[
         OpenApiExample(
             "Demand elasticities",

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from learners.models import LearnerScore, Offer
+from tokenecon.api.fields import DatabaseIdField
 
 
 class PropensitySerializer(serializers.ModelSerializer):
@@ -82,8 +83,10 @@ class OfferSerializer(serializers.ModelSerializer):
 
 
 class PersonalizedInputSerializer(serializers.Serializer):
-    learner_id = serializers.IntegerField(min_value=1)
-    course_id = serializers.CharField(max_length=16, help_text="The course's public code, e.g. C00001")
+    learner_id = DatabaseIdField()
+    course_id = serializers.CharField(
+        max_length=16, min_length=1, help_text="The course's public code, e.g. C00001"
+    )
 
 
 class PersonalizedOutputSerializer(serializers.Serializer):

@@ -23,9 +23,10 @@ from learners.models import LearnerScore, Offer
 from learners.services.offer_policy import personal_price
 from learners.services.suggestions import suggest_courses
 from tokenecon.api.permissions import roles_allowed
+from tokenecon.api.schema import LIST_ERRORS
 from tokenecon.errors import TokenEconomyError
-from tokenecon.models import Course, Learner
-from tokenecon.selectors import learners_visible_to
+from tokenecon.models import Learner
+from tokenecon.selectors import catalog_courses_visible_to, learners_visible_to
 
 ERRORS = {
     403: OpenApiResponse(description="Neither a learner nor staff"),
@@ -64,7 +65,11 @@ class PropensityView(LearnerScopedMixin, APIView):
 @extend_schema(
     tags=["learners"],
     parameters=[SuggestionQuerySerializer],
-    responses={200: SuggestionSerializer(many=True), **ERRORS},
+    responses={
+        200: SuggestionSerializer(many=True),
+        400: OpenApiResponse(description="`k` is not a whole number from 1 to 50"),
+        **ERRORS,
+    },
 )
 class RecommendationsView(LearnerScopedMixin, APIView):
     """Courses suggested to the learner from content similarity, co-enrollment, popularity and
@@ -78,7 +83,7 @@ class RecommendationsView(LearnerScopedMixin, APIView):
         return Response(SuggestionSerializer(suggestions, many=True).data)
 
 
-@extend_schema(tags=["learners"], responses={200: OfferSerializer(many=True), **ERRORS})
+@extend_schema(tags=["learners"], responses={200: OfferSerializer(many=True), **LIST_ERRORS, **ERRORS})
 class OffersView(LearnerScopedMixin, generics.ListAPIView):
     """The learner's offers, newest first (filter by status)."""
 
@@ -129,7 +134,10 @@ class PersonalizedPriceView(LearnerScopedMixin, APIView):
         data = PersonalizedInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         learner = self.get_learner(data.validated_data["learner_id"])
-        course = Course.objects.filter(code=data.validated_data["course_id"]).first()
+        # A draft of another teacher answers like a missing course, as in the learner portal.
+        course = (
+            catalog_courses_visible_to(request.user).filter(code=data.validated_data["course_id"]).first()
+        )
         if course is None:
             raise Http404(f"No course {data.validated_data['course_id']}.")
         price = personal_price(learner=learner, course=course)

@@ -4,28 +4,32 @@ from rest_framework import serializers
 
 from pricing.ml.elasticity import DEMAND_TYPES
 from pricing.models import PriceRecommendation, PricingSettings
+from tokenecon.api.fields import DatabaseIdField, FiniteFloatField
 from tokenecon.models import CourseCategory, Difficulty
 
 MAX_PRICES = 200
 MAX_PRICE_TOKENS = 100_000
+# Enrollments per 30 days a caller may claim as a starting point: far above any real course.
+MAX_ENROLLMENTS = 1_000_000
 
 
 class OptimizeInputSerializer(serializers.Serializer):
-    course_id = serializers.CharField(max_length=16, help_text="Course code, e.g. C00001")
+    course_id = serializers.CharField(max_length=16, min_length=1, help_text="Course code, e.g. C00001")
     objective = serializers.ChoiceField(
         choices=PricingSettings.Objective.choices,
         required=False,
         help_text="What to maximise; the admin's setting when omitted",
     )
-    current_price = serializers.FloatField(
+    current_price = FiniteFloatField(
         required=False,
         min_value=1,
         max_value=MAX_PRICE_TOKENS,
         help_text="Starting price in tokens instead of the course's price today",
     )
-    current_enrollments = serializers.FloatField(
+    current_enrollments = FiniteFloatField(
         required=False,
         min_value=0.01,
+        max_value=MAX_ENROLLMENTS,
         help_text="Enrollments per 30 days at the starting price; rescales the model's demand level",
     )
 
@@ -82,42 +86,32 @@ class NewCourseSerializer(serializers.Serializer):
 
     category = serializers.ChoiceField(choices=CourseCategory.choices)
     difficulty = serializers.ChoiceField(choices=Difficulty.choices)
-    duration_hours = serializers.FloatField(min_value=0.5, max_value=1000)
+    duration_hours = FiniteFloatField(min_value=0.5, max_value=1000)
     certificate_offered = serializers.BooleanField()
-    teacher_quality = serializers.FloatField(min_value=0, max_value=100, help_text="0-100")
-    teacher_years = serializers.FloatField(min_value=0, max_value=80)
-    usual_price = serializers.FloatField(
+    teacher_quality = FiniteFloatField(min_value=0, max_value=100, help_text="0-100")
+    teacher_years = FiniteFloatField(min_value=0, max_value=80)
+    usual_price = FiniteFloatField(
         required=False,
         min_value=1,
         max_value=MAX_PRICE_TOKENS,
         help_text="The price the course is meant to sell at; the category's average when omitted",
     )
-    course_age_weeks = serializers.FloatField(
+    course_age_weeks = FiniteFloatField(
         required=False, min_value=0, max_value=520, help_text="0 (default): just launched"
     )
 
 
 class PredictInputSerializer(serializers.Serializer):
     course_id = serializers.CharField(
-        max_length=16, required=False, help_text="Course code, e.g. C00001 (or give `course`)"
+        max_length=16, min_length=1, required=False, help_text="Course code, e.g. C00001 (or give `course`)"
     )
     course = NewCourseSerializer(required=False, help_text="Features of a course not in the catalog")
     prices = serializers.ListField(
-        child=serializers.FloatField(),
+        child=FiniteFloatField(min_value=0, max_value=MAX_PRICE_TOKENS, exclusive_min=True),
         allow_empty=False,
         max_length=MAX_PRICES,
-        help_text=f"1 to {MAX_PRICES} prices in tokens, each above 0",
+        help_text=f"1 to {MAX_PRICES} prices in tokens, each above 0 and at most {MAX_PRICE_TOKENS}",
     )
-
-    def validate_prices(self, prices: list[float]) -> list[float]:
-        errors = {
-            index: [f"Ensure this value is greater than 0 and at most {MAX_PRICE_TOKENS}."]
-            for index, price in enumerate(prices)
-            if not 0 < price <= MAX_PRICE_TOKENS
-        }
-        if errors:
-            raise serializers.ValidationError(errors)
-        return prices
 
     def validate(self, attrs: dict) -> dict:
         if ("course_id" in attrs) == ("course" in attrs):
@@ -204,9 +198,7 @@ class ApplyOutputSerializer(serializers.Serializer):
 
 
 class BulkApplyInputSerializer(serializers.Serializer):
-    ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=1000
-    )
+    ids = serializers.ListField(child=DatabaseIdField(), allow_empty=False, max_length=1000)
 
 
 class BulkApplyResultSerializer(serializers.Serializer):

@@ -25,7 +25,9 @@ from pricing.models import PriceRecommendation
 from pricing.services.forecasts import optimise_course, what_if, what_if_new_course
 from pricing.services.model_source import production_demand
 from pricing.services.price_changes import apply_recommendation, apply_recommendations, dismiss_recommendation
+from tokenecon.api.fields import ensure_finite
 from tokenecon.api.permissions import OwnsCourseOrStaff, roles_allowed
+from tokenecon.api.schema import LIST_ERRORS
 from tokenecon.models import Course
 
 ERROR_RESPONSES = {
@@ -48,6 +50,9 @@ class CourseInputView(APIView):
         self.check_object_permissions(self.request, course)
         return course
 
+
+# The optimize inputs that scale its answer; a non-finite answer is blamed on those given.
+STARTING_POINT = ("current_price", "current_enrollments")
 
 OPTIMIZE_EXAMPLE = {
     "course_id": "C00001",
@@ -111,7 +116,10 @@ class OptimizeView(CourseInputView):
             current_price=params.get("current_price"),
             current_enrollments=params.get("current_enrollments"),
         )
-        return Response(OptimizeOutputSerializer(optimisation).data)
+        answer = OptimizeOutputSerializer(optimisation).data
+        return Response(
+            ensure_finite(answer, blame=[name for name in STARTING_POINT if name in params] or ["course_id"])
+        )
 
 
 @extend_schema(
@@ -203,10 +211,14 @@ class PredictEnrollmentsView(CourseInputView):
             "model_version": demand.version,
             "model_algorithm": demand.algorithm,
         }
-        return Response(PredictOutputSerializer(payload).data)
+        answer = PredictOutputSerializer(payload).data
+        return Response(ensure_finite(answer, blame=["course" if course is None else "prices"]))
 
 
-@extend_schema(tags=["pricing"])
+@extend_schema(
+    tags=["pricing"],
+    responses={200: RecommendationSerializer(many=True), **LIST_ERRORS, 403: ERROR_RESPONSES[403]},
+)
 class RecommendationList(generics.ListAPIView):
     """Stored price recommendations (newest first): a teacher's own courses, or every course for staff."""
 

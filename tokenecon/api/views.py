@@ -1,14 +1,24 @@
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, viewsets
 from rest_framework.response import Response
 
 from tokenecon import selectors
 from tokenecon.api.filters import CourseFilter, WalletEntryFilter
+from tokenecon.api.schema import LIST_ERRORS
 from tokenecon.api.serializers import AccountSerializer, CourseSerializer, WalletEntrySerializer
 from tokenecon.models import Account, Entry
 
 
 @extend_schema(tags=["catalog"])
+@extend_schema_view(
+    list=extend_schema(responses={200: CourseSerializer(many=True), **LIST_ERRORS}),
+    retrieve=extend_schema(
+        responses={
+            200: CourseSerializer,
+            404: OpenApiResponse(description="No such course, or not published"),
+        }
+    ),
+)
 class CourseViewSet(viewsets.ReadOnlyModelViewSet):
     """The course catalog, filterable by category, teacher and price range."""
 
@@ -17,7 +27,7 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "code"
 
     def get_queryset(self):
-        return selectors.catalog_courses()
+        return selectors.catalog_courses_visible_to(self.request.user)
 
 
 @extend_schema(
@@ -43,7 +53,7 @@ class WalletView(generics.GenericAPIView):
         return Response(self.get_serializer(accounts, many=True).data)
 
 
-@extend_schema(tags=["wallet"])
+@extend_schema(tags=["wallet"], responses={200: WalletEntrySerializer(many=True), **LIST_ERRORS})
 class WalletTransfersView(generics.ListAPIView):
     """Every transfer that touched the caller's accounts, newest first, with the signed amount."""
 

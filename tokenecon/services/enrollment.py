@@ -20,7 +20,13 @@ from tokenecon.models import (
     TransferKind,
 )
 from tokenecon.services.accounts import earnings_of, reverse_transfer_locked, wallet_of
-from tokenecon.services.ledger import TransferSpec, platform_account, post_transfer_locked, run_idempotent
+from tokenecon.services.ledger import (
+    TransferSpec,
+    existing_transfer,
+    platform_account,
+    post_transfer_locked,
+    run_idempotent,
+)
 from tokenecon.services.rates import discounted_price_tokens, split_commission
 
 
@@ -112,6 +118,11 @@ def refund_enrollment(*, enrollment: Enrollment, idempotency_key: str, reason: s
 
     def write() -> Transfer:
         locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        # A racing retry with this key waited for the lock above while the first call refunded:
+        # it replays that refund rather than calling the enrollment already refunded.
+        replayed = existing_transfer(idempotency_key, kind=TransferKind.REFUND)
+        if replayed is not None:
+            return replayed
         if locked.status == EnrollmentStatus.REFUNDED:
             raise NotRefundable(f"Enrollment {locked.pk} is already refunded.")
         purchase = Transfer.objects.filter(enrollment=locked, kind=TransferKind.PURCHASE).first()
