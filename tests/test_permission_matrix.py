@@ -12,9 +12,8 @@ Object URLs point at rows of "teacher" and "learner" (``tests.permission_world``
 answer 404, like missing ones. POST-only endpoints are posted to with a minimal body; what an
 allowed role gets for that body (400, 409, a redirect) is stated as exactly as a refusal.
 
-A cell that is today one of issue 14's defects holds the right answer and is marked
-``xfail(strict=True)``, so the fix flips it to a pass and a strict xfail then fails until the mark
-is removed.
+A cell can be marked with the defect it waits for (``Probe.defects``): it is then an
+``xfail(strict=True)``, so the fix flips it to a pass and the strict mark fails until removed.
 """
 
 from __future__ import annotations
@@ -46,9 +45,6 @@ class Redirect:
 
 LOGIN = Redirect("/accounts/login/?next=")
 ADMIN_LOGIN = Redirect("/admin/login/?next=")
-
-API_401 = "issue 14 defect 11, fixed on the i-api branch: anonymous API calls answer 403, not 401"
-DRAFT_LEAK = "issue 14 defect 4, fixed on the i-api branch: a draft course is served to non-staff"
 
 
 @dataclass(frozen=True)
@@ -84,9 +80,8 @@ def api(*allowed: str, answer: int = 200, **others) -> dict[str, int | Redirect]
 
 
 def api_probe(path: str, expect: dict, **kwargs) -> Probe:
-    """An API probe whose anonymous cell waits for defect 11 (401 instead of 403)."""
-    defects = {"anonymous": API_401, **kwargs.pop("defects", {})}
-    return Probe(path, expect, defects=defects, **kwargs)
+    """An API probe (its anonymous cell expects 401 with ``WWW-Authenticate``)."""
+    return Probe(path, expect, **kwargs)
 
 
 EVERYONE_200 = roles(200)
@@ -212,13 +207,13 @@ MATRIX: dict[str, list[Probe]] = {
     "api/v1/wallet/transfers/": [api_probe("/api/v1/wallet/transfers/", api(*PEOPLE))],
     "api/v1/courses/$": [
         api_probe("/api/v1/courses/", api(*PEOPLE)),
-        # Asking for drafts: only staff see them; everyone else gets a page without them (200).
+        # Asking for drafts: staff and the draft's own teacher see it; everyone else gets a page
+        # without it (200).
         api_probe(
             "/api/v1/courses/?status=draft",
             api(*PEOPLE),
             hidden='"{draft.code}"',
-            hidden_from=NON_STAFF,
-            defects=dict.fromkeys(NON_STAFF, DRAFT_LEAK),
+            hidden_from=(*LEARNERS, "other_teacher"),
         ),
     ],
     "api/v1/courses\\.(?P<format>[a-z0-9]+)/?$": [api_probe("/api/v1/courses.json", api(*PEOPLE))],
@@ -227,10 +222,8 @@ MATRIX: dict[str, list[Probe]] = {
         api_probe("/api/v1/courses/NOPE/", api(*PEOPLE, answer=404)),
         api_probe(
             "/api/v1/courses/{draft.code}/",
-            # The API is the public catalog: a draft is staff's only (its teacher sees it in the
-            # teacher portal above).
-            api("staff", **dict.fromkeys(NON_STAFF, 404)),
-            defects=dict.fromkeys(NON_STAFF, DRAFT_LEAK),
+            # A draft is for staff and its own teacher; to everyone else it is a missing course.
+            api("staff", "teacher", learner=404, other_learner=404, other_teacher=404),
         ),
     ],
     "api/v1/courses/(?P<code>[^/.]+)\\.(?P<format>[a-z0-9]+)/?$": [
@@ -316,7 +309,6 @@ MATRIX: dict[str, list[Probe]] = {
             api("staff", learner=404, other_learner=404),
             method="post",
             data={"learner_id": "{learner.pk}", "course_id": "{draft.code}"},
-            defects={"learner": DRAFT_LEAK},
         ),
     ],
 }
