@@ -25,3 +25,11 @@ def home(request):
 def health(request):
     report = check_health()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)
+
+
+@require_GET
+@never_cache
+def health_live(request):
+    """Liveness only: this process answers, nothing else is checked (no database, broker or
+    worker ping). A load balancer's probe and the load benchmark's ceiling."""
+    return JsonResponse({"status": "ok"})
