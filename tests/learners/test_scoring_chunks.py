@@ -17,16 +17,8 @@ from tokenecon.services.enrollment import purchase_course
 
 pytestmark = pytest.mark.django_db
 
-SCORE_FIELDS = [
-    "enroll_prob",
-    "churn_prob",
-    "complete_prob",
-    "upsell_prob",
-    "price_sensitivity",
-    "segment",
-    "churn_risk",
-    "scored_at",
-]
+# Every stored column of a score: the four probabilities and the rest.
+SCORE_FIELDS = [*scoring.MODELS, "price_sensitivity", "segment", "churn_risk", "scored_at", "model_versions"]
 
 
 class FeatureModel:
