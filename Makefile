@@ -8,7 +8,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install browser run serve worker migrate demo test lint format bench clean
+.PHONY: install browser run serve serve-prod worker migrate demo test lint format bench clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,8 +59,21 @@ format: install
 test: lint browser
 	$(BIN)/pytest
 
+# The benchmark (bench/run.py): a table and bench/results.json in under 10 minutes. Needs
+# PostgreSQL on 127.0.0.1:5432 (user postgres) for the ledger and pgbench parts; pgbench ships
+# with Debian's server package.
 bench: install
-	$(BIN)/python bench/bench_ledger.py
+	@command -v pgbench >/dev/null || { echo "Installing pgbench (postgresql-contrib)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-contrib >/dev/null; }
+	$(BIN)/python bench/run.py
+
+# Production serving as docs/production.md describes it (the Procfile's web line): set
+# DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL first.
+serve-prod: export DJANGO_SETTINGS_MODULE ?= tokenecon.settings.production
+serve-prod: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) collectstatic --noinput
+	$(BIN)/gunicorn -c gunicorn.conf.py tokenecon.wsgi
 
 clean:
 	rm -rf var db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

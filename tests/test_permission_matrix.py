@@ -107,6 +107,7 @@ MATRIX: dict[str, list[Probe]] = {
         )
     ],
     "health/": [Probe("/health/", EVERYONE_200)],
+    "health/live/": [Probe("/health/live/", EVERYONE_200)],
     "accounts/login/": [Probe("/accounts/login/", EVERYONE_200)],
     # Logging out is a POST (Django 5); it answers with the login page's redirect for everyone.
     "accounts/logout/": [Probe("/accounts/logout/", roles(Redirect("/accounts/login/")), method="post")],

@@ -38,3 +38,11 @@ def server_error(request):
     if exc is not None and is_database_unavailable(exc):
         return database_unavailable_response(request)
     return default_server_error(request)
+
+
+@require_GET
+@never_cache
+def health_live(request):
+    """Liveness only: this process answers, nothing else is checked (no database, broker or
+    worker ping). A load balancer's probe and the load benchmark's ceiling."""
+    return JsonResponse({"status": "ok"})

@@ -7,10 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError
+from django.db.models import Q
 from django.utils import timezone
 
 from tokenecon.errors import AlreadyEnrolled, IdempotencyConflict, NotRefundable
 from tokenecon.models import (
+    Account,
     AccountKind,
     Course,
     Enrollment,
@@ -35,6 +37,27 @@ def purchase_legs(
 ) -> tuple[tuple[int, int], ...]:
     teacher_tokens, platform_tokens = split_commission(paid_tokens=paid_tokens)
     return ((wallet_id, -paid_tokens), (earnings_id, teacher_tokens), (revenue_id, platform_tokens))
+
+
+def _purchase_account_ids(*, learner: Learner, course: Course) -> tuple[int, int, int]:
+    """The wallet, teacher earnings and platform revenue account ids in one query (each purchase
+    needs all three; one is created only if it does not exist yet)."""
+    found = {
+        (kind, owner): pk
+        for pk, kind, owner in Account.objects.filter(
+            Q(kind=AccountKind.LEARNER_WALLET, owner_id=learner.user_id)
+            | Q(kind=AccountKind.TEACHER_EARNINGS, owner__teacher__id=course.teacher_id)
+            | Q(kind=AccountKind.PLATFORM_REVENUE, owner__isnull=True)
+        ).values_list("pk", "kind", "owner_id")
+    }
+    wallet = found.get((AccountKind.LEARNER_WALLET, learner.user_id)) or wallet_of(learner).pk
+    earnings = next((pk for (kind, _), pk in found.items() if kind == AccountKind.TEACHER_EARNINGS), None)
+    revenue = found.get((AccountKind.PLATFORM_REVENUE, None))
+    return (
+        wallet,
+        earnings or earnings_of(course.teacher).pk,
+        revenue or platform_account(AccountKind.PLATFORM_REVENUE).pk,
+    )
 
 
 def _replay_purchase(transfer: Transfer, *, learner: Learner, course: Course) -> Enrollment:
@@ -66,17 +89,10 @@ def purchase_course(
     when = at or timezone.now()
     discount = Decimal(str(discount_pct))
     paid = discounted_price_tokens(list_price_tokens=course.price_tokens, discount_pct=discount)
-    wallet = wallet_of(learner)
-    earnings = earnings_of(course.teacher)
-    revenue = platform_account(AccountKind.PLATFORM_REVENUE)
+    wallet_id, earnings_id, revenue_id = _purchase_account_ids(learner=learner, course=course)
 
     def write() -> Enrollment:
-        if (
-            Enrollment.objects.filter(learner=learner, course=course)
-            .exclude(status=EnrollmentStatus.REFUNDED)
-            .exists()
-        ):
-            raise AlreadyEnrolled(f"Already enrolled in {course.code}.")
+        # No "already enrolled?" read first: the one-live-enrollment constraint answers it.
         try:
             enrollment = Enrollment.objects.create(
                 learner=learner,
@@ -94,7 +110,7 @@ def purchase_course(
                 kind=TransferKind.PURCHASE,
                 idempotency_key=idempotency_key,
                 legs=purchase_legs(
-                    wallet_id=wallet.pk, earnings_id=earnings.pk, revenue_id=revenue.pk, paid_tokens=paid
+                    wallet_id=wallet_id, earnings_id=earnings_id, revenue_id=revenue_id, paid_tokens=paid
                 ),
                 memo=f"{course.code} {course.title}"[:255],
                 created_at=when,
@@ -105,12 +121,19 @@ def purchase_course(
             also(enrollment)
         return enrollment
 
-    return run_idempotent(
-        idempotency_key=idempotency_key,
-        kind=TransferKind.PURCHASE,
-        write=write,
-        replay=lambda existing: _replay_purchase(existing, learner=learner, course=course),
-    )
+    try:
+        return run_idempotent(
+            idempotency_key=idempotency_key,
+            kind=TransferKind.PURCHASE,
+            write=write,
+            replay=lambda existing: _replay_purchase(existing, learner=learner, course=course),
+        )
+    except AlreadyEnrolled:
+        # A retry racing its own first attempt loses the seat, not the key: answer what it wrote.
+        existing = existing_transfer(idempotency_key, kind=TransferKind.PURCHASE)
+        if existing is None:
+            raise
+        return _replay_purchase(existing, learner=learner, course=course)
 
 
 def refund_enrollment(*, enrollment: Enrollment, idempotency_key: str, reason: str = "") -> Transfer:

@@ -1,10 +1,16 @@
 """Posting balanced transfers to the token ledger.
 
-Every write locks the balance rows it touches with ``select_for_update()`` in primary-key order
-(no deadlocks between two transfers on the same accounts) and moves balances with conditional
-``UPDATE ... WHERE balance >= amount`` statements, so two concurrent spends of the same tokens
-cannot both pass even where row locks do not exist (SQLite serialises writers instead). The
-database check constraint on ``Account`` is the last line of defence.
+One transfer (``post_transfer_locked``) writes its transfer and entry rows first and then moves
+each balance with one ``UPDATE ... SET balance = balance + delta`` in primary-key order; a debit
+of an account that may not go negative carries ``WHERE balance >= amount``, and a row count of
+zero aborts the transfer. The UPDATE itself takes the row lock, so two concurrent spends of the
+same tokens cannot both pass, rows are locked in one global order (no deadlocks), and a credited
+row (the one platform revenue account every purchase pays into) is locked only from its UPDATE
+to the commit, never read first. SQLite serialises writers instead. The database check
+constraint on ``Account`` is the last line of defence.
+
+The bulk path (``post_transfers_bulk``) locks every account it touches with
+``select_for_update()`` in primary-key order, since it checks running balances in Python.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from tokenecon.errors import IdempotencyConflict, InsufficientTokens, InvalidAmount
@@ -81,33 +88,33 @@ def _lock_accounts(account_ids: Iterable[int]) -> dict[int, Account]:
     return locked
 
 
-def _apply_deltas(deltas: dict[int, int], accounts: dict[int, Account]) -> None:
-    """Move balances; a debit applies only while the balance covers it."""
+def _insufficient_or_unknown(account_id: int, delta: int) -> Exception:
+    """Why a balance UPDATE matched no row: the account is unknown or cannot cover the debit."""
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return InvalidAmount(f"Unknown account ids: [{account_id}].")
+    return InsufficientTokens(
+        account_label=_label(account), needed_tokens=-delta, balance_tokens=account.balance_tokens
+    )
+
+
+def _apply_deltas(deltas: dict[int, int]) -> None:
+    """Move balances in primary-key order; a debit of a non-negative account applies only while
+    the balance covers it (checked by the UPDATE, so no read and no separate lock)."""
     for account_id, delta in sorted(deltas.items()):
-        account = accounts[account_id]
         rows = Account.objects.filter(pk=account_id)
-        if delta < 0 and account.kind in NON_NEGATIVE_KINDS:
-            rows = rows.filter(balance_tokens__gte=-delta)
+        if delta < 0:
+            rows = rows.filter(Q(balance_tokens__gte=-delta) | ~Q(kind__in=NON_NEGATIVE_KINDS))
         if rows.update(balance_tokens=F("balance_tokens") + delta) != 1:
-            current = Account.objects.values_list("balance_tokens", flat=True).get(pk=account_id)
-            raise InsufficientTokens(
-                account_label=_label(account), needed_tokens=-delta, balance_tokens=current
-            )
-        account.balance_tokens += delta
+            raise _insufficient_or_unknown(account_id, delta)
 
 
 def post_transfer_locked(spec: TransferSpec) -> Transfer:
-    """Post one transfer inside the caller's transaction. Callers are services, not views."""
+    """Post one transfer inside the caller's transaction (which an error rolls back whole).
+    Callers are services, not views."""
+    if not connection.in_atomic_block:
+        raise TransactionManagementError("post_transfer_locked runs inside transaction.atomic().")
     legs = _normalise_legs(spec.legs)
-    accounts = _lock_accounts(legs)
-    for account_id, amount in legs.items():
-        account = accounts[account_id]
-        if amount < 0 and account.kind in NON_NEGATIVE_KINDS and account.balance_tokens + amount < 0:
-            raise InsufficientTokens(
-                account_label=_label(account),
-                needed_tokens=-amount,
-                balance_tokens=account.balance_tokens,
-            )
     transfer = Transfer.objects.create(
         kind=spec.kind,
         idempotency_key=spec.idempotency_key,
@@ -120,7 +127,8 @@ def post_transfer_locked(spec: TransferSpec) -> Transfer:
         Entry(transfer=transfer, account_id=account_id, amount_tokens=amount)
         for account_id, amount in sorted(legs.items())
     )
-    _apply_deltas(legs, accounts)
+    # Last, so the rows stay locked only from here to the commit.
+    _apply_deltas(legs)
     return transfer
 
 

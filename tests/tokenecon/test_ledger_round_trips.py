@@ -1,0 +1,72 @@
+"""A purchase's round trips to the database (what bounds purchases per second under load): the
+three accounts in one read, no "already enrolled?" read before the insert the constraint guards,
+no lock read before the balance updates; and retries racing their own first attempt replay it."""
+
+from collections import Counter
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import CourseFactory, LearnerFactory
+from tests.ledger_checks import assert_ledger_consistent
+from tests.tokenecon.test_ledger_concurrency import THREADS, run_in_threads
+from tokenecon.errors import AlreadyEnrolled, InsufficientTokens
+from tokenecon.models import Enrollment, Transfer
+from tokenecon.services.accounts import top_up_wallet, wallet_of
+from tokenecon.services.enrollment import purchase_course
+
+
+@pytest.mark.django_db
+def test_a_purchase_makes_eight_statements_and_reads_no_row_to_lock_it():
+    learner = LearnerFactory()
+    top_up_wallet(learner=learner, amount_tokens=500, idempotency_key="seed")
+    purchase_course(learner=learner, course=CourseFactory(), idempotency_key="first")  # accounts exist
+    course = CourseFactory(price_tokens=100)
+    with CaptureQueriesContext(connection) as queries:
+        purchase_course(learner=learner, course=course, idempotency_key="second")
+    sql = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+    sql = [s for s in sql if not s.startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
+    # accounts, idempotency key, enrollment, transfer, entries, three balance updates
+    assert len(sql) == 8, "\n".join(sql)
+    assert not any("FOR UPDATE" in s for s in sql)
+    assert wallet_of(learner).balance_tokens == 500 - 100 - 100
+    assert_ledger_consistent()
+
+
+@pytest.mark.django_db
+def test_a_purchase_the_wallet_cannot_cover_writes_nothing():
+    learner = LearnerFactory()
+    top_up_wallet(learner=learner, amount_tokens=30, idempotency_key="seed")
+    with pytest.raises(InsufficientTokens) as caught:
+        purchase_course(learner=learner, course=CourseFactory(price_tokens=50), idempotency_key="buy")
+    assert caught.value.balance_tokens == 30
+    assert not Enrollment.objects.exists() and Transfer.objects.count() == 1
+    assert_ledger_consistent()
+
+
+@pytest.mark.django_db
+def test_buying_a_course_owned_already_under_a_new_key_is_refused():
+    learner = LearnerFactory()
+    course = CourseFactory(price_tokens=20)
+    top_up_wallet(learner=learner, amount_tokens=100, idempotency_key="seed")
+    purchase_course(learner=learner, course=course, idempotency_key="one")
+    with pytest.raises(AlreadyEnrolled):
+        purchase_course(learner=learner, course=course, idempotency_key="two")
+    assert wallet_of(learner).balance_tokens == 80
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_of_one_purchase_all_answer_the_one_enrollment():
+    learner = LearnerFactory()
+    course = CourseFactory(price_tokens=20)
+    top_up_wallet(learner=learner, amount_tokens=100, idempotency_key="seed")
+
+    def buy(_index: int) -> int:
+        return purchase_course(learner=learner, course=course, idempotency_key="one-click").pk
+
+    outcomes = run_in_threads(buy)
+    (enrollment,) = Enrollment.objects.all()
+    assert outcomes == Counter({enrollment.pk: THREADS}), outcomes
+    assert wallet_of(learner).balance_tokens == 80
+    assert_ledger_consistent()
