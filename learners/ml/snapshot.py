@@ -92,7 +92,9 @@ def snapshot_features(
     out["current_enrollments"] = (~done).groupby(e["learner_id"]).sum().reindex(index).fillna(0)
     rated = done & e["rating"].notna()
     out["ratings_given"] = rated.groupby(e["learner_id"]).sum().reindex(index).fillna(0)
-    out["mean_rating_given"] = e.loc[rated].groupby("learner_id")["rating"].mean().reindex(index).fillna(0)
+    out["mean_rating_given"] = (
+        e.loc[rated].groupby("learner_id")["rating"].mean().reindex(index).astype(float).fillna(0.0)
+    )
     category_counts = e.groupby(["learner_id", "category"]).size().unstack(fill_value=0)
     out["distinct_categories"] = (category_counts > 0).sum(axis=1).reindex(index).fillna(0)
     shares = category_counts.div(category_counts.sum(axis=1), axis=0)
