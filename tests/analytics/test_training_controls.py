@@ -5,9 +5,10 @@ from django.urls import reverse
 
 from analytics.models import PipelineRun
 from analytics.services.registry import clear_model_cache
-from tests.factories import StaffFactory
+from tests.factories import LearnerFactory, StaffFactory
 from tests.helpers import api_client_for, signed_in
 from tests.pricing.db_world import load_synthetic_world
+from tokenecon.services.accounts import top_up_wallet
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +52,11 @@ def test_an_unknown_model_family_is_echoed_as_plain_text_never_as_html(client):
     response = client.post(reverse("analytics:start_training"), {"kind": "<script>alert(1)</script>"})
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/plain")
+
+
+def test_dashboard_writes_token_flow_in_tokens_and_money_with_separators(client, settings):
+    learner = LearnerFactory()
+    top_up_wallet(learner=learner, amount_tokens=12_345, idempotency_key="dashboard-flow")
+    html = signed_in(client, StaffFactory()).get(reverse("analytics:dashboard")).content.decode()
+    assert "12,345 tokens" in html
+    assert f"≈ 0.00 {settings.TOKEN_CURRENCY}" in html
