@@ -28,3 +28,9 @@ def test_collectstatic_copies_plotly_js_under_its_versioned_name(tmp_path, setti
     copied = tmp_path / PLOTLY_JS_STATIC
     assert copied.read_bytes() == Path(finders.find(PLOTLY_JS_STATIC)).read_bytes()
     assert not (tmp_path / "vendor" / "plotly.min.js").exists()
+
+
+def test_every_page_names_the_site_icon_served_from_static(client):
+    html = client.get("/accounts/login/").content.decode()
+    assert 'rel="icon" href="/static/favicon.svg"' in html
+    assert finders.find("favicon.svg")
