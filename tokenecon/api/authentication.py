@@ -19,7 +19,7 @@ from tokenecon.security import client_ip
 
 
 def _failures_key(request) -> str:
-    return f"api-token-failures:{client_ip(request)}"
+    return f"api-token-failures:{client_ip(request) or 'unknown'}"
 
 
 class ThrottledTokenAuthentication(TokenAuthentication):
