@@ -93,23 +93,37 @@ class PriceChangeAdmin(admin.ModelAdmin):
     date_hierarchy = "effective_at"
 
 
+def act_on_each(modeladmin, request, rows, *, act, name, done: str, not_done: str) -> None:
+    """Run a ledger action on every selected row on its own: one refused row (a domain error)
+    is reported and the others still go through."""
+    count, refused = 0, []
+    for row in rows:
+        try:
+            act(row)
+            count += 1
+        except TokenEconomyError as exc:
+            refused.append(f"{name(row)}: {exc}")
+    if count:
+        modeladmin.message_user(request, done.format(count=count), messages.SUCCESS)
+    for reason in refused:
+        modeladmin.message_user(request, f"{not_done} {reason}", messages.ERROR)
+
+
 @admin.action(description="Refund selected enrollments through the ledger")
 def refund_selected(modeladmin, request, queryset):
-    refunded, refused = 0, []
-    for enrollment in queryset:
-        try:
-            refund_enrollment(
-                enrollment=enrollment,
-                idempotency_key=f"admin-refund-{enrollment.pk}-{uuid.uuid4()}",
-                reason=f"Refunded by {request.user.username} in the admin",
-            )
-            refunded += 1
-        except TokenEconomyError as exc:
-            refused.append(f"#{enrollment.pk}: {exc}")
-    if refunded:
-        modeladmin.message_user(request, f"Refunded {refunded} enrollment(s).", messages.SUCCESS)
-    for reason in refused:
-        modeladmin.message_user(request, f"Not refunded {reason}", messages.ERROR)
+    act_on_each(
+        modeladmin,
+        request,
+        queryset,
+        act=lambda enrollment: refund_enrollment(
+            enrollment=enrollment,
+            idempotency_key=f"admin-refund-{enrollment.pk}-{uuid.uuid4()}",
+            reason=f"Refunded by {request.user.username} in the admin",
+        ),
+        name=lambda enrollment: f"#{enrollment.pk}",
+        done="Refunded {count} enrollment(s).",
+        not_done="Not refunded",
+    )
 
 
 @admin.register(Enrollment)
@@ -181,25 +195,25 @@ class EntryInline(admin.TabularInline):
 
 @admin.action(description="Reverse selected transfers (an adjustment moving every entry back)")
 def reverse_selected(modeladmin, request, queryset):
-    reversed_count, refused = 0, []
-    for transfer in queryset:
+    def reverse(transfer: Transfer) -> None:
         if transfer.kind == TransferKind.PURCHASE:
-            refused.append(f"{transfer.idempotency_key}: a purchase is undone by refunding its enrollment.")
-            continue
-        try:
-            # One key per transfer: a second click replays the first reversal instead of a second one.
-            reverse_transfer(
-                transfer=transfer,
-                idempotency_key=f"admin-reverse-{transfer.pk}",
-                memo=f"Reversal of {transfer.idempotency_key} by {request.user.username}",
-            )
-            reversed_count += 1
-        except TokenEconomyError as exc:
-            refused.append(f"{transfer.idempotency_key}: {exc}")
-    if reversed_count:
-        modeladmin.message_user(request, f"Reversed {reversed_count} transfer(s).", messages.SUCCESS)
-    for reason in refused:
-        modeladmin.message_user(request, f"Not reversed {reason}", messages.ERROR)
+            raise TokenEconomyError("a purchase is undone by refunding its enrollment.")
+        # One key per transfer: a second click replays the first reversal instead of a second one.
+        reverse_transfer(
+            transfer=transfer,
+            idempotency_key=f"admin-reverse-{transfer.pk}",
+            memo=f"Reversal of {transfer.idempotency_key} by {request.user.username}",
+        )
+
+    act_on_each(
+        modeladmin,
+        request,
+        queryset,
+        act=reverse,
+        name=lambda transfer: transfer.idempotency_key,
+        done="Reversed {count} transfer(s).",
+        not_done="Not reversed",
+    )
 
 
 @admin.register(Transfer)
