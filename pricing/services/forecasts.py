@@ -176,8 +176,8 @@ def demand_curve(
     elasticity's interval times the size of the move from today's price.
     """
     demand = demand or production_demand()
-    curve = what_if(course=course, prices=prices, demand=demand)
-    rows = course_rows(demand, [course.pk])
+    rows = _rows_of(demand, course)  # read once: the slider asks for this on every move
+    curve = _price_table(demand, rows, prices)
     enrollments_to_date = float(np.expm1(rows["log_enrollments_to_date"].iloc[0]))
     se_elasticity = float(elasticity_se(demand, rows)[0])
     move = np.abs(np.log(curve["price"].to_numpy() / float(course.price_tokens)))
