@@ -44,3 +44,33 @@ class TopUpLimitExceeded(TokenEconomyError):
     """A learner's top-up over the per-top-up or the 24-hour cap (there is no payment step yet)."""
 
     status_code = 400
+
+
+class CouponRefused(TokenEconomyError):
+    """An unknown, inactive, expired, used-up or out-of-scope coupon code."""
+
+    status_code = 400
+
+
+class PayoutRefused(TokenEconomyError):
+    """A payout request above the available balance, below the minimum, or already decided."""
+
+    status_code = 400
+
+
+class RefundRefused(TokenEconomyError):
+    """A learner's own refund after the window or past the progress threshold."""
+
+    status_code = 400
+
+
+class PaymentFailed(TokenEconomyError):
+    """The payment provider declined or could not take the payment; nothing was credited."""
+
+    status_code = 402
+
+
+class WebhookRejected(TokenEconomyError):
+    """A provider webhook with a bad signature or an unreadable body."""
+
+    status_code = 400

@@ -2,10 +2,31 @@
 
 from .catalog import Course, CourseCategory, Difficulty, PriceChange, PriceChangeSource
 from .enrollment import Enrollment, EnrollmentStatus, LearnerActivity
-from .ledger import Account, AccountKind, Entry, Transfer, TransferKind
+from .ledger import TEACHER_KINDS, Account, AccountKind, Entry, Transfer, TransferKind
+from .money import (
+    Coupon,
+    CouponFunder,
+    CouponKind,
+    CouponScope,
+    OrderStatus,
+    PaymentEvent,
+    PayoutRequest,
+    PayoutStatus,
+    TopUpOrder,
+)
 from .people import Learner, Teacher
 
 __all__ = [
+    "TEACHER_KINDS",
+    "Coupon",
+    "CouponFunder",
+    "CouponKind",
+    "CouponScope",
+    "OrderStatus",
+    "PaymentEvent",
+    "PayoutRequest",
+    "PayoutStatus",
+    "TopUpOrder",
     "Account",
     "AccountKind",
     "Course",

@@ -29,6 +29,19 @@ class Enrollment(models.Model):
         default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
     )
     completed_at = models.DateTimeField(null=True, blank=True)
+    coupon = models.ForeignKey(
+        "tokenecon.Coupon",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="enrollments",
+        help_text="The coupon redeemed at purchase, if any",
+    )
+    released_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the teacher's share moved from pending to available (after the refund window)",
+    )
     rating = models.PositiveSmallIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
     )
@@ -39,6 +52,7 @@ class Enrollment(models.Model):
             models.Index(fields=["course", "enrolled_at"]),
             models.Index(fields=["learner", "enrolled_at"]),
             models.Index(fields=["status"]),
+            models.Index(fields=["released_at", "enrolled_at"]),
         ]
         constraints = [
             # A refunded enrollment frees the seat, so the learner may buy the course again.
@@ -52,7 +66,8 @@ class Enrollment(models.Model):
                 name="enrollment_paid_not_above_list",
             ),
             models.CheckConstraint(
-                condition=Q(discount_pct__gte=0, discount_pct__lt=100),
+                # 100 is a free enrollment through a 100% coupon (no tokens move).
+                condition=Q(discount_pct__gte=0, discount_pct__lte=100),
                 name="enrollment_discount_0_100",
             ),
             models.CheckConstraint(condition=Q(progress_pct__lte=100), name="enrollment_progress_0_100"),

@@ -15,15 +15,22 @@ from tokenecon.errors import LedgerImmutable
 
 class AccountKind(models.TextChoices):
     LEARNER_WALLET = "learner_wallet", "Learner wallet"
-    TEACHER_EARNINGS = "teacher_earnings", "Teacher earnings"
+    # A teacher's money has three places: pending (inside the refund window), available (the
+    # historical "teacher_earnings" kind, so older rows keep their meaning) and held for a payout
+    # request. What has been paid out has left the economy (back to the treasury).
+    TEACHER_PENDING = "teacher_pending", "Teacher earnings (pending)"
+    TEACHER_EARNINGS = "teacher_earnings", "Teacher earnings (available)"
+    TEACHER_PAYOUT_HOLD = "teacher_payout_hold", "Teacher payout hold"
     PLATFORM_REVENUE = "platform_revenue", "Platform revenue"
     PLATFORM_TREASURY = "platform_treasury", "Platform treasury"
 
 
 PLATFORM_KINDS = (AccountKind.PLATFORM_REVENUE, AccountKind.PLATFORM_TREASURY)
+TEACHER_KINDS = (AccountKind.TEACHER_PENDING, AccountKind.TEACHER_EARNINGS, AccountKind.TEACHER_PAYOUT_HOLD)
+OWNED_KINDS = (AccountKind.LEARNER_WALLET, *TEACHER_KINDS)
 NON_NEGATIVE_KINDS = (
     AccountKind.LEARNER_WALLET,
-    AccountKind.TEACHER_EARNINGS,
+    *TEACHER_KINDS,
     AccountKind.PLATFORM_REVENUE,
 )
 
@@ -55,7 +62,7 @@ class Account(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(owner__isnull=True, kind__in=PLATFORM_KINDS)
-                | Q(owner__isnull=False, kind__in=[AccountKind.LEARNER_WALLET, AccountKind.TEACHER_EARNINGS]),
+                | Q(owner__isnull=False, kind__in=list(OWNED_KINDS)),
                 name="account_owner_matches_kind",
             ),
             # The treasury issues tokens, so only it may go below zero.
@@ -75,6 +82,12 @@ class TransferKind(models.TextChoices):
     PURCHASE = "purchase", "Purchase"
     REFUND = "refund", "Refund"
     PAYOUT = "payout", "Payout"
+    # Teacher money lifecycle: pending -> available after the refund window (release), available
+    # -> hold on a payout request, hold -> treasury on approval (payout) or back on rejection.
+    RELEASE = "release", "Earnings release"
+    PAYOUT_REQUEST = "payout_request", "Payout request hold"
+    PAYOUT_RETURN = "payout_return", "Payout request returned"
+    TOP_UP_REFUND = "top_up_refund", "Top-up refund"
     REWARD = "reward", "Reward"
     ADJUSTMENT = "adjustment", "Adjustment"
 
@@ -116,6 +129,14 @@ class Transfer(AppendOnlyModel):
         null=True,
         blank=True,
         related_name="transfers",
+    )
+    coupon = models.ForeignKey(
+        "tokenecon.Coupon",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transfers",
+        help_text="The coupon redeemed by this purchase",
     )
     reverses = models.OneToOneField(
         "self",

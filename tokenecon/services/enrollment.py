@@ -29,14 +29,35 @@ from tokenecon.services.ledger import (
     post_transfer_locked,
     run_idempotent,
 )
-from tokenecon.services.rates import discounted_price_tokens, split_commission
+from tokenecon.services.rates import discounted_price_tokens, split_purchase
 
 
 def purchase_legs(
-    *, wallet_id: int, earnings_id: int, revenue_id: int, paid_tokens: int
+    *,
+    wallet_id: int,
+    earnings_id: int,
+    revenue_id: int,
+    paid_tokens: int,
+    list_price_tokens: int | None = None,
+    platform_funded: bool = False,
+    treasury_id: int | None = None,
 ) -> tuple[tuple[int, int], ...]:
-    teacher_tokens, platform_tokens = split_commission(paid_tokens=paid_tokens)
-    return ((wallet_id, -paid_tokens), (earnings_id, teacher_tokens), (revenue_id, platform_tokens))
+    """The learner pays, the teacher's account (``earnings_id``) gets its share and the platform's
+    revenue the commission. A platform-funded discount bigger than the commission is paid by the
+    treasury (``treasury_id``). Zero legs are left out; a free purchase has none."""
+    teacher_tokens, platform_tokens = split_purchase(
+        list_price_tokens=list_price_tokens if list_price_tokens is not None else paid_tokens,
+        paid_tokens=paid_tokens,
+        platform_funded=platform_funded,
+    )
+    legs = [(wallet_id, -paid_tokens), (earnings_id, teacher_tokens)]
+    if platform_tokens >= 0:
+        legs.append((revenue_id, platform_tokens))
+    else:
+        if treasury_id is None:
+            raise ValueError("A platform-funded discount above the commission needs the treasury account.")
+        legs.append((treasury_id, platform_tokens))
+    return tuple((account, amount) for account, amount in legs if amount != 0)
 
 
 def _purchase_account_ids(*, learner: Learner, course: Course) -> tuple[int, int, int]:
@@ -77,6 +98,9 @@ def purchase_course(
     discount_pct: Decimal | int | str = 0,
     at: datetime | None = None,
     also: Callable[[Enrollment], None] | None = None,
+    paid_tokens: int | None = None,
+    platform_funded: bool = False,
+    coupon_id: int | None = None,
 ) -> Enrollment:
     """Enroll a learner in a course, paying its (discounted) price from the wallet.
 
@@ -88,7 +112,11 @@ def purchase_course(
     """
     when = at or timezone.now()
     discount = Decimal(str(discount_pct))
-    paid = discounted_price_tokens(list_price_tokens=course.price_tokens, discount_pct=discount)
+    paid = (
+        discounted_price_tokens(list_price_tokens=course.price_tokens, discount_pct=discount)
+        if paid_tokens is None
+        else paid_tokens
+    )
     wallet_id, earnings_id, revenue_id = _purchase_account_ids(learner=learner, course=course)
 
     def write() -> Enrollment:
@@ -101,6 +129,7 @@ def purchase_course(
                 list_price_tokens=course.price_tokens,
                 price_paid_tokens=paid,
                 discount_pct=discount,
+                coupon_id=coupon_id,
             )
         except IntegrityError as exc:
             # A concurrent purchase of the same course won the race for the seat.
@@ -110,11 +139,20 @@ def purchase_course(
                 kind=TransferKind.PURCHASE,
                 idempotency_key=idempotency_key,
                 legs=purchase_legs(
-                    wallet_id=wallet_id, earnings_id=earnings_id, revenue_id=revenue_id, paid_tokens=paid
+                    wallet_id=wallet_id,
+                    earnings_id=earnings_id,
+                    revenue_id=revenue_id,
+                    paid_tokens=paid,
+                    list_price_tokens=course.price_tokens,
+                    platform_funded=platform_funded,
+                    treasury_id=(
+                        platform_account(AccountKind.PLATFORM_TREASURY).pk if platform_funded else None
+                    ),
                 ),
                 memo=f"{course.code} {course.title}"[:255],
                 created_at=when,
                 enrollment_id=enrollment.pk,
+                coupon_id=coupon_id,
             )
         )
         if also is not None:

@@ -44,6 +44,7 @@ class TransferSpec:
     created_at: datetime | None = None
     enrollment_id: int | None = None
     reverses_id: int | None = None
+    coupon_id: int | None = None
     extra: dict = field(default_factory=dict, compare=False)
 
 
@@ -75,7 +76,11 @@ def _label(account: Account) -> str:
     if account.kind == AccountKind.LEARNER_WALLET:
         return "the wallet"
     if account.kind == AccountKind.TEACHER_EARNINGS:
-        return "the teacher's earnings account"
+        return "the teacher's available earnings"
+    if account.kind == AccountKind.TEACHER_PENDING:
+        return "the teacher's pending earnings"
+    if account.kind == AccountKind.TEACHER_PAYOUT_HOLD:
+        return "the teacher's payout hold"
     return account.get_kind_display()
 
 
@@ -122,6 +127,7 @@ def post_transfer_locked(spec: TransferSpec) -> Transfer:
         created_at=spec.created_at or timezone.now(),
         enrollment_id=spec.enrollment_id,
         reverses_id=spec.reverses_id,
+        coupon_id=spec.coupon_id,
     )
     Entry.objects.bulk_create(
         Entry(transfer=transfer, account_id=account_id, amount_tokens=amount)
@@ -213,6 +219,7 @@ def post_transfers_bulk(specs: Sequence[TransferSpec], *, batch_size: int = 2000
                     created_at=s.created_at or now,
                     enrollment_id=s.enrollment_id,
                     reverses_id=s.reverses_id,
+                    coupon_id=s.coupon_id,
                 )
                 for s in todo
             ],

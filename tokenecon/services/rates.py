@@ -23,6 +23,22 @@ def split_commission(*, paid_tokens: int) -> tuple[int, int]:
     return paid_tokens - platform, platform
 
 
+def split_purchase(
+    *, list_price_tokens: int, paid_tokens: int, platform_funded: bool = False
+) -> tuple[int, int]:
+    """(teacher_tokens, platform_tokens) of a purchase; they add up to ``paid_tokens``.
+
+    A discount the teacher funds (an offer, a teacher's coupon) lowers the price the commission is
+    taken from. One the platform funds credits the teacher as at list price; the platform's part
+    is then what is left, negative when the discount is larger than its commission (the treasury
+    pays the difference).
+    """
+    if not platform_funded:
+        return split_commission(paid_tokens=paid_tokens)
+    teacher, _ = split_commission(paid_tokens=list_price_tokens)
+    return teacher, paid_tokens - teacher
+
+
 def tokens_to_money(tokens: int) -> Decimal:
     rate: Decimal = settings.TOKEN_TO_MONEY_RATE
     return (Decimal(tokens) * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

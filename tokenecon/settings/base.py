@@ -151,6 +151,26 @@ TOKEN_PRICE_MIN = int(env_str("TOKEN_PRICE_MIN", "10"))
 TOKEN_PRICE_MAX = int(env_str("TOKEN_PRICE_MAX", "500"))
 ARTIFACTS_DIR = Path(env_str("TOKENECON_ARTIFACTS_DIR", str(VAR_DIR / "artifacts")))
 
+# --- Teacher money and payments ------------------------------------------------------------------
+# A purchase's teacher share is pending for this many days (the learner's refund window), then a
+# release moves it to the teacher's available balance, from which payouts are requested.
+TOKEN_REFUND_WINDOW_DAYS = int(env_str("TOKEN_REFUND_WINDOW_DAYS", "14"))
+# A learner may refund their own purchase inside the window while their progress is below this.
+TOKEN_REFUND_MAX_PROGRESS_PCT = int(env_str("TOKEN_REFUND_MAX_PROGRESS_PCT", "30"))
+TOKEN_PAYOUT_MIN_TOKENS = int(env_str("TOKEN_PAYOUT_MIN_TOKENS", "500"))
+# "manual" records a reference staff type in; "test" is for tests and demos.
+PAYOUT_PROVIDER = env_str("PAYOUT_PROVIDER", "manual")
+# "demo" pays instantly (card 4000 0000 0000 0002 declines); "stripe" uses Checkout and its webhook.
+PAYMENT_PROVIDER = env_str("PAYMENT_PROVIDER", "demo")
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "")
+# Packs of tokens a learner can buy, with their price in TOKEN_CURRENCY.
+TOKEN_PACKS = [
+    {"code": "starter", "tokens": 500, "price": Decimal("50.00")},
+    {"code": "regular", "tokens": 1200, "price": Decimal("110.00")},
+    {"code": "big", "tokens": 3000, "price": Decimal("250.00")},
+]
+
 # --- REST API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous call is a 401 with ``WWW-Authenticate: Token`` (DRF asks the first class).
