@@ -21,9 +21,10 @@ from tokenecon.models import (
     Transfer,
     TransferKind,
 )
-from tokenecon.services.accounts import earnings_of, reverse_transfer_locked, wallet_of
+from tokenecon.services.accounts import reverse_transfer_locked, wallet_of
 from tokenecon.services.ledger import (
     TransferSpec,
+    account_for_user,
     existing_transfer,
     platform_account,
     post_transfer_locked,
@@ -61,22 +62,23 @@ def purchase_legs(
 
 
 def _purchase_account_ids(*, learner: Learner, course: Course) -> tuple[int, int, int]:
-    """The wallet, teacher earnings and platform revenue account ids in one query (each purchase
-    needs all three; one is created only if it does not exist yet)."""
+    """The wallet, the teacher's pending earnings and platform revenue account ids in one query
+    (each purchase needs all three; one is created only if it does not exist yet). The teacher's
+    share is pending until the refund window has passed (``services.earnings``)."""
     found = {
         (kind, owner): pk
         for pk, kind, owner in Account.objects.filter(
             Q(kind=AccountKind.LEARNER_WALLET, owner_id=learner.user_id)
-            | Q(kind=AccountKind.TEACHER_EARNINGS, owner__teacher__id=course.teacher_id)
+            | Q(kind=AccountKind.TEACHER_PENDING, owner__teacher__id=course.teacher_id)
             | Q(kind=AccountKind.PLATFORM_REVENUE, owner__isnull=True)
         ).values_list("pk", "kind", "owner_id")
     }
     wallet = found.get((AccountKind.LEARNER_WALLET, learner.user_id)) or wallet_of(learner).pk
-    earnings = next((pk for (kind, _), pk in found.items() if kind == AccountKind.TEACHER_EARNINGS), None)
+    earnings = next((pk for (kind, _), pk in found.items() if kind == AccountKind.TEACHER_PENDING), None)
     revenue = found.get((AccountKind.PLATFORM_REVENUE, None))
     return (
         wallet,
-        earnings or earnings_of(course.teacher).pk,
+        earnings or account_for_user(user_id=course.teacher.user_id, kind=AccountKind.TEACHER_PENDING).pk,
         revenue or platform_account(AccountKind.PLATFORM_REVENUE).pk,
     )
 

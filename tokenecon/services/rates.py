@@ -16,6 +16,22 @@ def discounted_price_tokens(*, list_price_tokens: int, discount_pct: Decimal | i
     return max(1, int(price.to_integral_value(rounding=ROUND_CEILING)))
 
 
+def coupon_price_tokens(
+    *, list_price_tokens: int, percent_off: Decimal | None = None, tokens_off: int | None = None
+) -> int:
+    """Price after a coupon: a percentage off rounded up to a whole token, or a number of tokens
+    off; never below 0 (a 100% coupon, or tokens off above the price, makes the course free)."""
+    if percent_off is not None:
+        pct = Decimal(str(percent_off))
+        if pct <= 0 or pct > 100:
+            raise InvalidAmount(f"percent_off must be above 0 and at most 100, got {pct}.")
+        price = Decimal(list_price_tokens) * (Decimal(100) - pct) / Decimal(100)
+        return int(price.to_integral_value(rounding=ROUND_CEILING))
+    if tokens_off is None or tokens_off <= 0:
+        raise InvalidAmount("A coupon takes a percentage or a positive number of tokens off.")
+    return max(0, list_price_tokens - tokens_off)
+
+
 def split_commission(*, paid_tokens: int) -> tuple[int, int]:
     """Return (teacher_tokens, platform_tokens) for a purchase; they add up to paid_tokens."""
     rate: Decimal = settings.TOKEN_COMMISSION_RATE
