@@ -276,3 +276,57 @@ class AdviceRunFactory(factory.django.DjangoModelFactory):
         model = "pricing.AdviceRun"
 
     status = "queued"
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    """A 20%-off coupon for one course, funded by its teacher (``scope=...`` for the others)."""
+
+    class Meta:
+        model = "tokenecon.Coupon"
+
+    code = factory.Sequence(lambda n: f"SAVE{n:04d}")
+    kind = "percent"
+    percent_off = Decimal("20")
+    scope = "course"
+    course = factory.SubFactory(CourseFactory)
+    funded_by = "teacher"
+
+
+class PayoutRequestFactory(factory.django.DjangoModelFactory):
+    """A payout request row written directly, for tests that read requests; one that holds tokens
+    goes through the payout service instead."""
+
+    class Meta:
+        model = "tokenecon.PayoutRequest"
+
+    teacher = factory.SubFactory(TeacherFactory)
+    amount_tokens = 500
+    money_amount = Decimal("50.00")
+    currency = "USD"
+    idempotency_key = factory.Sequence(lambda n: f"payout-{n}")
+    requested_at = factory.LazyFunction(timezone.now)
+
+
+class TopUpOrderFactory(factory.django.DjangoModelFactory):
+    """A pending order for the starter pack; paying it goes through the payment service."""
+
+    class Meta:
+        model = "tokenecon.TopUpOrder"
+
+    learner = factory.SubFactory(LearnerFactory)
+    pack = "starter"
+    tokens = 500
+    money_amount = Decimal("50.00")
+    currency = "USD"
+    provider = "demo"
+    idempotency_key = factory.Sequence(lambda n: f"order-{n}")
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class PaymentEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "tokenecon.PaymentEvent"
+
+    provider = "stripe"
+    event_id = factory.Sequence(lambda n: f"evt_{n:06d}")
+    event_type = "checkout.session.completed"
