@@ -90,7 +90,8 @@ def main() -> None:
     )
     top_up_wallet(learner=second, amount_tokens=50 * n, idempotency_key="seed-2")
     wallet = wallet_of(second)
-    earnings = teacher.user.token_accounts.get(kind=AccountKind.TEACHER_EARNINGS)
+    # A purchase credits the teacher's pending earnings (released after the refund window).
+    earnings = teacher.user.token_accounts.get(kind=AccountKind.TEACHER_PENDING)
     revenue = platform_account(AccountKind.PLATFORM_REVENUE)
     from tokenecon.models import Enrollment
 

@@ -19,7 +19,7 @@ from tokenecon.models import (
     TransferKind,
 )
 from tokenecon.services.accounts import reverse_transfer
-from tokenecon.services.enrollment import refund_enrollment
+from tokenecon.services.refunds import staff_refund
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -109,13 +109,15 @@ def act_on_each(modeladmin, request, rows, *, act, name, done: str, not_done: st
         modeladmin.message_user(request, f"{not_done} {reason}", messages.ERROR)
 
 
-@admin.action(description="Refund selected enrollments through the ledger")
+@admin.action(description="Refund selected enrollments through the ledger (staff refund policy)")
 def refund_selected(modeladmin, request, queryset):
     act_on_each(
         modeladmin,
         request,
         queryset,
-        act=lambda enrollment: refund_enrollment(
+        # Staff rules: any time; after the release the teacher's share comes from their
+        # available balance as far as it goes, the rest from the treasury (services.refunds).
+        act=lambda enrollment: staff_refund(
             enrollment=enrollment,
             idempotency_key=f"admin-refund-{enrollment.pk}-{uuid.uuid4()}",
             reason=f"Refunded by {request.user.username} in the admin",

@@ -11,3 +11,11 @@ def ping_database() -> dict:
         cursor.execute("SELECT 1")
         (value,) = cursor.fetchone()
     return {"database": value == 1, "vendor": connection.vendor}
+
+
+@shared_task(name="tokenecon.release_due_earnings")
+def release_due_earnings() -> dict:
+    """Daily: move every teacher share whose refund window has passed from pending to available."""
+    from tokenecon.services.earnings import release_due
+
+    return {"released": release_due()}

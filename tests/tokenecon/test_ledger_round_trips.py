@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import CourseFactory, LearnerFactory
+from tests.factories import CourseFactory, LearnerFactory, TeacherFactory
 from tests.ledger_checks import assert_ledger_consistent
 from tests.tokenecon.test_ledger_concurrency import THREADS, run_in_threads
 from tokenecon.errors import AlreadyEnrolled, InsufficientTokens
@@ -21,8 +21,10 @@ from tokenecon.services.enrollment import purchase_course
 def test_a_purchase_makes_eight_statements_and_reads_no_row_to_lock_it():
     learner = LearnerFactory()
     top_up_wallet(learner=learner, amount_tokens=500, idempotency_key="seed")
-    purchase_course(learner=learner, course=CourseFactory(), idempotency_key="first")  # accounts exist
-    course = CourseFactory(price_tokens=100)
+    teacher = TeacherFactory()
+    # accounts exist (the teacher's pending account is made by their first sale)
+    purchase_course(learner=learner, course=CourseFactory(teacher=teacher), idempotency_key="first")
+    course = CourseFactory(teacher=teacher, price_tokens=100)
     with CaptureQueriesContext(connection) as queries:
         purchase_course(learner=learner, course=course, idempotency_key="second")
     sql = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]

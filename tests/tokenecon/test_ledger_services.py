@@ -23,6 +23,7 @@ from tokenecon.services.accounts import (
     top_up_wallet,
     wallet_of,
 )
+from tokenecon.services.earnings import pending_of, release_enrollment, teacher_balances
 from tokenecon.services.enrollment import purchase_course, refund_enrollment
 from tokenecon.services.ledger import TransferSpec, platform_account, post_transfers_bulk
 from tokenecon.services.rates import discounted_price_tokens, split_commission
@@ -73,7 +74,9 @@ def test_purchase_pays_teacher_minus_commission_and_platform_the_commission(lear
     assert (teacher_tokens, platform_tokens) == (80, 20)
     assert enrollment.price_paid_tokens == 100
     assert balance(wallet_of(learner)) == 400
-    assert balance(earnings_of(course.teacher)) == 80
+    # The teacher's share is pending until the refund window has passed.
+    assert balance(pending_of(course.teacher)) == 80
+    assert balance(earnings_of(course.teacher)) == 0
     assert balance(platform_account(AccountKind.PLATFORM_REVENUE)) == 20
     purchase = Transfer.objects.get(kind=TransferKind.PURCHASE)
     assert purchase.enrollment_id == enrollment.pk
@@ -90,9 +93,7 @@ def test_discounted_purchase_charges_the_discounted_price_rounded_up(learner):
     assert enrollment.list_price_tokens == 99
     assert enrollment.discount_pct == Decimal("15")
     assert balance(wallet_of(learner)) == 415
-    assert (
-        balance(earnings_of(course.teacher)) + balance(platform_account(AccountKind.PLATFORM_REVENUE)) == 85
-    )
+    assert balance(pending_of(course.teacher)) + balance(platform_account(AccountKind.PLATFORM_REVENUE)) == 85
 
 
 def test_purchase_without_tokens_raises_and_writes_nothing(learner, course):
@@ -127,7 +128,7 @@ def test_refund_reverses_every_entry_and_frees_the_seat(learner, course):
     refund = refund_enrollment(enrollment=enrollment, idempotency_key="r")
     assert refund.reverses.kind == TransferKind.PURCHASE
     assert balance(wallet_of(learner)) == 500
-    assert balance(earnings_of(course.teacher)) == 0
+    assert balance(pending_of(course.teacher)) == 0
     enrollment.refresh_from_db()
     assert enrollment.status == EnrollmentStatus.REFUNDED
     with pytest.raises(NotRefundable):
@@ -136,15 +137,18 @@ def test_refund_reverses_every_entry_and_frees_the_seat(learner, course):
     assert_ledger_consistent()
 
 
-def test_refund_after_teacher_payout_is_refused_and_writes_nothing(learner, course):
+def test_staff_refund_after_release_and_payout_takes_the_rest_from_the_treasury(learner, course):
     top_up_wallet(learner=learner, amount_tokens=500, idempotency_key="t")
     enrollment = purchase_course(learner=learner, course=course, idempotency_key="p")
-    pay_out_teacher(teacher=course.teacher, amount_tokens=80, idempotency_key="out")
-    with pytest.raises(InsufficientTokens):
-        refund_enrollment(enrollment=enrollment, idempotency_key="r")
-    enrollment.refresh_from_db()
-    assert enrollment.status == EnrollmentStatus.ACTIVE
-    assert Transfer.objects.filter(kind=TransferKind.REFUND).count() == 0
+    release_enrollment(enrollment)
+    pay_out_teacher(teacher=course.teacher, amount_tokens=50, idempotency_key="out")
+    treasury = balance(platform_account(AccountKind.PLATFORM_TREASURY))
+    refund_enrollment(enrollment=enrollment, idempotency_key="r")
+    # The teacher's 30 left are taken (never below zero), the platform pays the other 50.
+    assert balance(earnings_of(course.teacher)) == 0
+    assert balance(platform_account(AccountKind.PLATFORM_TREASURY)) == treasury - 50
+    assert balance(wallet_of(learner)) == 500
+    assert teacher_balances(course.teacher, release=False).identity_holds
     assert_ledger_consistent()
 
 

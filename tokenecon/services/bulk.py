@@ -1,22 +1,26 @@
 """Many course purchases (and their enrollments' later outcomes) in a few queries.
 
 For the simulator and large imports. The money rules are the live product's: the price after a
-discount comes from ``discounted_price_tokens``, the legs from ``purchase_legs`` (which applies
-``split_commission``), and the transfers are posted by ``post_transfers_bulk`` with the same
-checks as one-by-one posting (balanced, idempotent, no wallet or earnings account below zero).
+discount comes from ``discounted_price_tokens`` (or is given, for a coupon priced by
+``rates.coupon_price_tokens``), the legs from ``purchase_legs``, and the transfers are posted by
+``post_transfers_bulk`` with the same checks as one-by-one posting (balanced, idempotent, no
+wallet or earnings account below zero). As in ``purchase_course``, the teacher's share goes to
+their *pending* earnings (``pending_account_id``); ``services.earnings`` releases it later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 
-from tokenecon.errors import AlreadyEnrolled
-from tokenecon.models import AccountKind, Enrollment, EnrollmentStatus, Transfer, TransferKind
+from tokenecon.errors import AlreadyEnrolled, InvalidAmount
+from tokenecon.models import AccountKind, Coupon, Enrollment, EnrollmentStatus, Transfer, TransferKind
 from tokenecon.services.enrollment import purchase_legs
 from tokenecon.services.ledger import TransferSpec, platform_account, post_transfers_bulk
 from tokenecon.services.rates import discounted_price_tokens
@@ -30,12 +34,17 @@ class BulkPurchase:
     learner_id: int
     course_id: int
     wallet_account_id: int
-    earnings_account_id: int
+    pending_account_id: int  # the teacher's TEACHER_PENDING account
     list_price_tokens: int
     idempotency_key: str
     at: datetime
     discount_pct: Decimal = Decimal(0)
     memo: str = ""
+    # A coupon redemption: the price after the coupon (``rates.coupon_price_tokens``, at least 1:
+    # a free enrollment moves no tokens and is not a bulk purchase), who funds the discount.
+    paid_tokens: int | None = None
+    coupon_id: int | None = None
+    platform_funded: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,11 @@ def purchase_courses_bulk(
     if len(set(seats)) != len(seats):
         raise AlreadyEnrolled("The same learner buys the same course twice in one batch.")
     revenue_id = platform_account(AccountKind.PLATFORM_REVENUE).pk
+    treasury_id = (
+        platform_account(AccountKind.PLATFORM_TREASURY).pk
+        if any(p.platform_funded for p in purchases)
+        else None
+    )
     price_cache: dict[tuple[int, Decimal], int] = {}
     result: list[tuple[int, int]] = []
     with transaction.atomic():
@@ -82,6 +96,13 @@ def purchase_courses_bulk(
             todo = [p for p in batch if p.idempotency_key not in done]
             paid = []
             for p in todo:
+                if p.paid_tokens is not None:
+                    if not 0 < p.paid_tokens <= p.list_price_tokens:
+                        raise InvalidAmount(
+                            f"A bulk purchase pays 1 to {p.list_price_tokens} tokens, got {p.paid_tokens}."
+                        )
+                    paid.append(p.paid_tokens)
+                    continue
                 key = (p.list_price_tokens, Decimal(p.discount_pct))
                 if key not in price_cache:
                     price_cache[key] = discounted_price_tokens(
@@ -100,6 +121,7 @@ def purchase_courses_bulk(
                                 list_price_tokens=p.list_price_tokens,
                                 price_paid_tokens=amount,
                                 discount_pct=p.discount_pct,
+                                coupon_id=p.coupon_id,
                             )
                             for p, amount in zip(todo, paid, strict=True)
                         ],
@@ -116,18 +138,23 @@ def purchase_courses_bulk(
                         idempotency_key=p.idempotency_key,
                         legs=purchase_legs(
                             wallet_id=p.wallet_account_id,
-                            earnings_id=p.earnings_account_id,
+                            earnings_id=p.pending_account_id,
                             revenue_id=revenue_id,
                             paid_tokens=amount,
+                            list_price_tokens=p.list_price_tokens,
+                            platform_funded=p.platform_funded,
+                            treasury_id=treasury_id,
                         ),
                         memo=p.memo[:255],
                         created_at=p.at,
                         enrollment_id=e.pk,
+                        coupon_id=p.coupon_id,
                     )
                     for p, amount, e in zip(todo, paid, enrollments, strict=True)
                 ]
             )
             transfers = transfers[len(transfers) - len(todo) :]
+            _count_coupon_uses(p.coupon_id for p in todo)
             written = iter(zip(enrollments, transfers, strict=True))
             for p in batch:
                 if p.idempotency_key in done:
@@ -137,6 +164,12 @@ def purchase_courses_bulk(
                     enrollment, transfer = next(written)
                     result.append((enrollment.pk, transfer.pk))
     return result
+
+
+def _count_coupon_uses(coupon_ids: Iterable[int | None]) -> None:
+    """One use per redemption (a coupon's cap is checked by its row's constraint)."""
+    for coupon_id, uses in sorted(Counter(c for c in coupon_ids if c is not None).items()):
+        Coupon.objects.filter(pk=coupon_id).update(uses_count=F("uses_count") + uses)
 
 
 def update_enrollment_outcomes_bulk(outcomes: Sequence[EnrollmentOutcome]) -> int:

@@ -10,18 +10,17 @@ from django.db import IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 
-from tokenecon.errors import AlreadyEnrolled, IdempotencyConflict, NotRefundable
+from tokenecon.errors import AlreadyEnrolled, IdempotencyConflict
 from tokenecon.models import (
     Account,
     AccountKind,
     Course,
     Enrollment,
-    EnrollmentStatus,
     Learner,
     Transfer,
     TransferKind,
 )
-from tokenecon.services.accounts import reverse_transfer_locked, wallet_of
+from tokenecon.services.accounts import wallet_of
 from tokenecon.services.ledger import (
     TransferSpec,
     account_for_user,
@@ -31,6 +30,7 @@ from tokenecon.services.ledger import (
     run_idempotent,
 )
 from tokenecon.services.rates import discounted_price_tokens, split_purchase
+from tokenecon.services.refunds import staff_refund
 
 
 def purchase_legs(
@@ -177,33 +177,7 @@ def purchase_course(
 
 
 def refund_enrollment(*, enrollment: Enrollment, idempotency_key: str, reason: str = "") -> Transfer:
-    """Reverse an enrollment's purchase: every token goes back where it came from."""
-
-    def write() -> Transfer:
-        locked = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
-        # A racing retry with this key waited for the lock above while the first call refunded:
-        # it replays that refund rather than calling the enrollment already refunded.
-        replayed = existing_transfer(idempotency_key, kind=TransferKind.REFUND)
-        if replayed is not None:
-            return replayed
-        if locked.status == EnrollmentStatus.REFUNDED:
-            raise NotRefundable(f"Enrollment {locked.pk} is already refunded.")
-        purchase = Transfer.objects.filter(enrollment=locked, kind=TransferKind.PURCHASE).first()
-        if purchase is None:
-            raise NotRefundable(f"Enrollment {locked.pk} has no purchase to refund.")
-        refund = reverse_transfer_locked(
-            transfer=purchase,
-            idempotency_key=idempotency_key,
-            kind=TransferKind.REFUND,
-            memo=(reason or f"Refund of {locked.course_id}")[:255],
-        )
-        Enrollment.objects.filter(pk=locked.pk).update(status=EnrollmentStatus.REFUNDED)
-        enrollment.status = EnrollmentStatus.REFUNDED
-        return refund
-
-    return run_idempotent(
-        idempotency_key=idempotency_key,
-        kind=TransferKind.REFUND,
-        write=write,
-        replay=lambda existing: existing,
-    )
+    """Refund an enrollment by the staff rules (``services.refunds``): every token goes back where
+    it came from; after the release the teacher's share comes from their available balance as far
+    as it goes and the rest from the treasury. Kept for its callers (admin, seeding, tests)."""
+    return staff_refund(enrollment=enrollment, idempotency_key=idempotency_key, reason=reason)

@@ -241,6 +241,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "learners.score_learners",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Teacher earnings past the refund window move from pending to available (pages also
+    # release on read, so this only keeps balances and statements current for everyone else).
+    "tokenecon-release-due-earnings": {
+        "task": "tokenecon.release_due_earnings",
+        "schedule": crontab(hour=0, minute=20),
+    },
 }
 
 # --- Security: login lockout, API token guessing, top-up caps, Content-Security-Policy -----------

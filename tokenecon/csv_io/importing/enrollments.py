@@ -6,6 +6,15 @@ its refund; every transfer's idempotency key derives from the enrollment id, so 
 moves twice. An enrollment already stored may change only its outcome (status, progress,
 completion, rating): its price columns were paid and cannot change, and marking it refunded
 posts the refund.
+
+Teacher earnings: an imported purchase credits the teacher's *pending* earnings, as a live one
+does. Imported history is mostly old, so in the same import every new enrollment whose refund
+window (``TOKEN_REFUND_WINDOW_DAYS``) had passed at import time and that is not refunded is
+released: a release transfer (key ``release:<enrollment id>``, dated at the end of its window)
+moves the share to available and ``released_at`` is set. Recent ones stay pending until the
+daily release. A refund in the file of an enrollment already released follows the staff rule
+of ``services.refunds``: the teacher's share from their available balance as far as it goes,
+the rest from the treasury.
 """
 
 from __future__ import annotations
@@ -13,6 +22,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
+
+from django.utils import timezone
 
 from tokenecon.csv_io.importing.engine import BATCH, RowChecks, chunked
 from tokenecon.csv_io.importing.ledger import (
@@ -25,6 +36,7 @@ from tokenecon.csv_io.importing.ledger import (
 )
 from tokenecon.csv_io.schemas import ParsedRow
 from tokenecon.models import (
+    Account,
     AccountKind,
     Course,
     Enrollment,
@@ -32,8 +44,10 @@ from tokenecon.models import (
     Learner,
     TransferKind,
 )
+from tokenecon.services.earnings import mark_released, refund_window, release_spec
 from tokenecon.services.enrollment import purchase_legs
 from tokenecon.services.ledger import TransferSpec, platform_account
+from tokenecon.services.refunds import TEACHER_SHARE_KINDS, refund_legs
 
 
 @dataclass
@@ -224,7 +238,8 @@ class EnrollmentImport(RowChecks):
             self.result.unchanged += 1
 
     def check_refunds_of_existing(self) -> None:
-        """A refund takes the teacher's share back: it must still be in their earnings account."""
+        """A refund takes the teacher's share back: from pending (it must still be there) or,
+        once released, from available as far as it goes and the rest from the treasury."""
         self.existing_purchases = {}
         self.refund_legs: dict[int, tuple[tuple[int, int], ...]] = {}
         if not self.refunds_of_existing:
@@ -233,6 +248,20 @@ class EnrollmentImport(RowChecks):
         self.existing_purchases = transfers_of_enrollments(ids, kind=TransferKind.PURCHASE)
         already_refunded = set(transfers_of_enrollments(ids, kind=TransferKind.REFUND))
         purchase_legs_of = legs_by_enrollment(list(self.existing_purchases.values()))
+        kinds = {
+            pk: kind
+            for pk, (kind, _) in account_balances(
+                sorted({a for legs in purchase_legs_of.values() for a, _ in legs})
+            ).items()
+        }
+        teacher_accounts = [a for a, kind in kinds.items() if kind in TEACHER_SHARE_KINDS]
+        owner_of = dict(Account.objects.filter(pk__in=teacher_accounts).values_list("pk", "owner_id"))
+        available = ensure_accounts(kind=AccountKind.TEACHER_EARNINGS, user_ids=set(owner_of.values()))
+        available_left = {
+            pk: tokens for pk, (_, tokens) in account_balances(sorted(available.values())).items()
+        }
+        treasury = platform_account(AccountKind.PLATFORM_TREASURY).pk
+        kinds[treasury] = AccountKind.PLATFORM_TREASURY
         needed: dict[int, int] = defaultdict(int)
         lines: dict[int, list[ParsedRow]] = defaultdict(list)
         for row, enrollment in self.refunds_of_existing:
@@ -241,7 +270,20 @@ class EnrollmentImport(RowChecks):
                 continue
             if enrollment.pk in already_refunded:
                 continue
-            legs = tuple((account_id, -amount) for account_id, amount in purchase_legs_of[enrollment.pk])
+            purchase = purchase_legs_of[enrollment.pk]
+            teacher = next((owner_of[a] for a, _ in purchase if a in owner_of), None)
+            available_id = available.get(teacher)
+            legs = refund_legs(
+                purchase,
+                kinds=kinds,
+                released=enrollment.released_at is not None,
+                available_id=available_id,
+                available_tokens=available_left.get(available_id, 0),
+                treasury_id=treasury,
+            )
+            for account_id, amount in legs:
+                if account_id in available_left:
+                    available_left[account_id] += amount
             self.refund_legs[enrollment.pk] = legs
             for account_id, amount in legs:
                 if amount < 0:
@@ -284,7 +326,7 @@ class EnrollmentImport(RowChecks):
             kind=AccountKind.LEARNER_WALLET, user_ids={n.wallet_user_id for n in self.new}
         )
         earnings = ensure_accounts(
-            kind=AccountKind.TEACHER_EARNINGS, user_ids={n.earnings_user_id for n in self.new}
+            kind=AccountKind.TEACHER_PENDING, user_ids={n.earnings_user_id for n in self.new}
         )
         revenue = platform_account(AccountKind.PLATFORM_REVENUE).pk
         treasury = platform_account(AccountKind.PLATFORM_TREASURY).pk
@@ -295,6 +337,7 @@ class EnrollmentImport(RowChecks):
         # next round when it needs tokens from a refund still pending; each round's refunds are
         # posted before the next round. Order within each wallet stays chronological, and a
         # wallet funded as in the source system never needs an import top-up.
+        self.purchase_legs_of_new: dict[int, tuple[tuple[int, int], ...]] = {}
         purchases_by_round: list[list[TransferSpec]] = [[]]
         refunds_by_round: list[list[tuple[NewEnrollment, tuple[tuple[int, int], ...]]]] = [[]]
         round_of_wallet: dict[int, int] = defaultdict(int)
@@ -329,6 +372,7 @@ class EnrollmentImport(RowChecks):
                 revenue_id=revenue,
                 paid_tokens=paid,
             )
+            self.purchase_legs_of_new[enrollment.pk] = legs
             specs.append(
                 TransferSpec(
                     kind=TransferKind.PURCHASE,
@@ -348,6 +392,45 @@ class EnrollmentImport(RowChecks):
             self.result.transfers += post_in_batches(purchases)
             if refunds:
                 self.post_refunds_of_new(refunds)
+        self.release_old_new(earnings)
+
+    def release_old_new(self, pending: dict[int, int]) -> None:
+        """Release the new enrollments whose refund window was over at import time (docstring)."""
+        cutoff = timezone.now() - refund_window()
+        due = [
+            n
+            for n in self.new
+            if n.enrollment.status != EnrollmentStatus.REFUNDED and n.enrollment.enrolled_at <= cutoff
+        ]
+        if not due:
+            return
+        available = ensure_accounts(
+            kind=AccountKind.TEACHER_EARNINGS, user_ids={n.earnings_user_id for n in due}
+        )
+        specs, released = [], []
+        for n in due:
+            at = n.enrollment.enrolled_at + refund_window()
+            released.append((n.enrollment.pk, at))
+            teacher_tokens = next(
+                (
+                    amt
+                    for a, amt in self.purchase_legs_of_new[n.enrollment.pk]
+                    if a == pending[n.earnings_user_id]
+                ),
+                0,
+            )
+            if teacher_tokens > 0:
+                specs.append(
+                    release_spec(
+                        enrollment_id=n.enrollment.pk,
+                        pending_id=pending[n.earnings_user_id],
+                        available_id=available[n.earnings_user_id],
+                        tokens=teacher_tokens,
+                        at=at,
+                    )
+                )
+        self.result.transfers += post_in_batches(specs)
+        mark_released(released)
 
     def post_refunds_of_new(self, refunds: list[tuple[NewEnrollment, tuple[tuple[int, int], ...]]]) -> None:
         keys = [f"csv-import-purchase-{n.enrollment.external_id}" for n, _ in refunds]
