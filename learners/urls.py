@@ -1,6 +1,6 @@
 from django.urls import path
 
-from learners import views
+from learners import views, views_refunds
 
 app_name = "learners"
 urlpatterns = [
@@ -13,4 +13,5 @@ urlpatterns = [
     path("offers/<int:pk>/", views.use_offer, name="use_offer"),
     path("recommended/", views.suggestions, name="recommendations"),
     path("my-courses/", views.my_courses, name="my_courses"),
+    path("my-courses/<int:pk>/refund/", views_refunds.refund_enrollment, name="refund_enrollment"),
 ]

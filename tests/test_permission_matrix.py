@@ -312,6 +312,23 @@ MATRIX: dict[str, list[Probe]] = {
             data={"learner_id": "{learner.pk}", "course_id": "{draft.code}"},
         ),
     ],
+    # --- refunds (issue 16): the world's enrollment is the learner's, bought long ago (no purchase
+    # transfer): the learner sees why not and is sent back; staff are told it has nothing to refund.
+    "learner/my-courses/<int:pk>/refund/": [
+        Probe("/learner/my-courses/{enrollment.pk}/refund/", page("learner", other_learner=404)),
+        Probe(
+            "/learner/my-courses/{enrollment.pk}/refund/",
+            page("learner", answer=Redirect("/learner/my-courses/"), other_learner=404),
+            "post",
+        ),
+    ],
+    "api/v1/enrollments/<int:enrollment_id>/refund/": [
+        api_probe(
+            "/api/v1/enrollments/{enrollment.pk}/refund/",
+            api("learner", "staff", learner=400, other_learner=404, staff=409),
+            method="post",
+        )
+    ],
 }
 # Django admin, by one rule: staff reach every page (200), everyone else is sent to the admin
 # login. The exceptions are keyed by pattern name, or by route for admin's unnamed patterns.

@@ -1,7 +1,8 @@
 """The day-by-day behavioural engine: numpy state per learner, events emitted in chunks of days.
 
-The engine knows nothing about the database. It yields a ``Chunk`` of events (purchases,
-top-ups, refunds, payouts, enrollment outcomes, activity rows) every few days; the writer turns
+The engine knows nothing about the database. It yields a ``Chunk`` of events (purchases, some
+with a launch coupon, top-ups, refunds, releases of teacher earnings, payouts, enrollment
+outcomes, activity rows) every few days; the writer turns
 them into rows through the ledger services, and a calibration pass simply counts them. Times are
 whole seconds since midnight (UTC) of the first simulated day.
 """
@@ -13,9 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import numpy as np
+from django.conf import settings
 
 from tokenecon.services.rates import split_commission
 from tokenecon.simulator.config import SENSITIVITY_LEVELS, SimulationConfig
+from tokenecon.simulator.coupons import COUPON_STREAM, CouponPlan, apply_coupons, plan_coupons
 from tokenecon.simulator.world import World
 
 DAY_S = 86_400
@@ -23,7 +26,7 @@ QUEUE_SLOTS = 6
 WEEKDAY_FACTOR = np.array([1.10, 1.08, 1.04, 1.00, 0.90, 0.84, 1.04])  # Monday first
 COURSE_NOVELTY = 1.0  # extra consideration weight of a brand-new course, decaying over 60 days
 LEARNER_NOVELTY = 0.8  # extra activity of a new learner, decaying over 30 days
-PAYOUT_MINIMUM_TOKENS = 100
+REFUND_DELAY_MAX_S = 10 * DAY_S  # a refund comes at most this long after its purchase (inside the window)
 
 # Enrollment outcome codes in Chunk.outcome_status
 ACTIVE, COMPLETED, DROPPED, REFUNDED = 0, 1, 2, 3
@@ -105,12 +108,19 @@ class Chunk:
     purchase_learner: np.ndarray
     purchase_course: np.ndarray
     purchase_time_s: np.ndarray
-    purchase_price: np.ndarray
+    purchase_price: np.ndarray  # the list price in effect
+    purchase_paid: np.ndarray  # what the learner paid (below the list price with a coupon)
+    purchase_coupon: np.ndarray  # coupon index (CouponPlan) or -1
     topup_learner: np.ndarray
     topup_tokens: np.ndarray
     topup_time_s: np.ndarray
     refund_enrollment: np.ndarray
     refund_time_s: np.ndarray
+    # Teacher shares leaving pending at the end of their refund window, in time order.
+    release_enrollment: np.ndarray
+    release_time_s: np.ndarray
+    release_tokens: np.ndarray
+    # Payout requests (available -> hold -> paid), from the teacher's available earnings only.
     payout_teacher: np.ndarray
     payout_tokens: np.ndarray
     payout_time_s: np.ndarray
@@ -143,8 +153,9 @@ class EndState:
     owned_keys: np.ndarray  # sorted learner * n_courses + course of every enrollment
     prices: np.ndarray
     wallet: np.ndarray
-    teacher_balance: np.ndarray
+    teacher_balance: np.ndarray  # pending + available
     enrollments: int
+    teacher_available: np.ndarray | None = None
 
 
 class _Buffer:
@@ -167,6 +178,7 @@ class Engine:
     browse_scale: float
     rng: np.random.Generator
     state: EndState | None = field(default=None, init=False)
+    coupons: CouponPlan | None = field(default=None, init=False)
     # The same learner state at the start of the truth cut-off day (cfg.truth_cutoff_day), if any.
     cutoff_state: EndState | None = field(default=None, init=False)
 
@@ -189,13 +201,20 @@ class Engine:
         wallet = np.zeros(n_l, dtype=np.int64)
         refunded_pending = np.zeros(n_l, dtype=np.int64)
         teacher_balance = np.zeros(n_t, dtype=np.int64)
-        teacher_recent = np.zeros((n_t, 30), dtype=np.int64)
+        teacher_available = np.zeros(n_t, dtype=np.int64)
+        window_s = settings.TOKEN_REFUND_WINDOW_DAYS * DAY_S
+        payout_minimum = settings.TOKEN_PAYOUT_MIN_TOKENS
+        # Coupons draw from their own stream: the behavioural draws below stay the same.
+        self.coupons = plan_coupons(cfg, w)
+        coupon_rng = np.random.default_rng([cfg.seed, COUPON_STREAM, 1])
         prices = np.zeros(n_c, dtype=np.int64)
         change_ptr = 0
         owned = np.zeros(0, dtype=np.int64)
         chunk_keys: list[np.ndarray] = []
         # Refunds waiting for their time: enrollment, time, learner, paid, teacher, teacher share
         pending = np.zeros((0, 6), dtype=np.int64)
+        # Releases waiting for the end of their window: enrollment, time, teacher, teacher share
+        to_release = np.zeros((0, 4), dtype=np.int64)
         n_enrollments = 0
         cum_interest = np.cumsum(w.learner_interest, axis=1)
         cum_interest[:, -1] = 1.0
@@ -227,25 +246,26 @@ class Engine:
                     wallet=wallet.copy(),
                     teacher_balance=teacher_balance.copy(),
                     enrollments=n_enrollments,
+                    teacher_available=teacher_available.copy(),
                 )
             # Prices in effect today (the platform applies changes at midnight).
             while change_ptr < len(w.change_day) and w.change_day[change_ptr] <= d:
                 prices[w.change_course[change_ptr]] = w.change_new_price[change_ptr]
                 change_ptr += 1
 
-            # Monthly payouts at 00:05, holding back the last 30 days of earnings so that any
-            # refund (at most 10 days after its purchase) is always covered.
+            # Monthly payout requests at 00:05, of the whole available balance (earnings past
+            # their refund window, released below on earlier days) when it reaches the minimum.
             if dates[d].day == 1 and d > 0:
-                payable = teacher_balance - teacher_recent.sum(axis=1)
-                paid_out = np.nonzero(payable >= PAYOUT_MINIMUM_TOKENS)[0]
+                payable = teacher_available.copy()
+                paid_out = np.nonzero(payable >= payout_minimum)[0]
                 if len(paid_out):
                     teacher_balance[paid_out] -= payable[paid_out]
+                    teacher_available[paid_out] = 0
                     buffer.add(
                         payout_teacher=paid_out,
                         payout_tokens=payable[paid_out],
                         payout_time_s=np.full(len(paid_out), d * DAY_S + 300),
                     )
-            teacher_recent[:, d % 30] = 0
 
             joined = w.learner_join_day <= d
             eligible = alive & joined
@@ -333,12 +353,15 @@ class Engine:
                     already |= np.isin(keys, np.concatenate(chunk_keys))
                 buyer, course, keys = buyer[~already], course[~already], keys[~already]
                 self._purchase(
-                    d, buyer, course, keys, prices, wallet, teacher_balance, teacher_recent, teacher_share,
+                    d, buyer, course, keys, prices, wallet, teacher_balance, teacher_share,
                     platform_share, q_enr, q_course, q_sessions, q_drop, progress_days, chunk_keys, buffer,
-                    end_s, n_enrollments,
+                    end_s, n_enrollments, coupon_rng, window_s,
                 )  # fmt: skip
                 n_enrollments += len(buyer)
                 pending = np.concatenate([pending, buffer.parts.pop("_new_refunds", [pending[:0]])[0]])
+                to_release = np.concatenate(
+                    [to_release, buffer.parts.pop("_new_releases", [to_release[:0]])[0]]
+                )
 
             # Refunds due today, after today's purchases (a same-day refund follows its purchase).
             due = pending[:, 1] < (d + 1) * DAY_S
@@ -347,8 +370,9 @@ class Engine:
                 pending = pending[~due]
                 t_id, t_amount = today[:, 4], today[:, 5]
                 np.subtract.at(teacher_balance, t_id, t_amount)
-                if (teacher_balance[t_id] < 0).any():
-                    raise AssertionError("a refund would overdraw a teacher's earnings")
+                # Inside the window the share is still pending (balance less available).
+                if (teacher_balance[t_id] - teacher_available[t_id] < 0).any():
+                    raise AssertionError("a refund would overdraw a teacher's pending earnings")
                 # The wallet can spend refunded tokens only after this chunk is written, because
                 # the writer posts a chunk's purchases before its refunds.
                 np.add.at(refunded_pending, today[:, 2], today[:, 3])
@@ -359,6 +383,16 @@ class Engine:
                     outcome_progress_pct=np.zeros(len(today)),
                     outcome_time_s=np.full(len(today), -1),
                     outcome_rating=np.zeros(len(today)),
+                )
+
+            # Teacher shares whose refund window ends today move to available.
+            due = to_release[:, 1] < (d + 1) * DAY_S
+            if due.any():
+                today = to_release[due]
+                to_release = to_release[~due]
+                np.add.at(teacher_available, today[:, 2], today[:, 3])
+                buffer.add(
+                    release_enrollment=today[:, 0], release_time_s=today[:, 1], release_tokens=today[:, 3]
                 )
 
             if len(act):
@@ -416,12 +450,13 @@ class Engine:
             wallet=wallet,
             teacher_balance=teacher_balance,
             enrollments=n_enrollments,
+            teacher_available=teacher_available,
         )
 
     def _purchase(
-        self, d, buyer, course, keys, prices, wallet, teacher_balance, teacher_recent, teacher_share,
+        self, d, buyer, course, keys, prices, wallet, teacher_balance, teacher_share,
         platform_share, q_enr, q_course, q_sessions, q_drop, progress_days, chunk_keys, buffer, end_s,
-        first_index,
+        first_index, coupon_rng, window_s,
     ) -> None:  # fmt: skip
         w, rng = self.world, self.rng
         n = len(buyer)
@@ -432,9 +467,14 @@ class Engine:
         buyer, course, keys, time_s = buyer[order], course[order], keys[order], time_s[order]
         chunk_keys.append(keys)
         price = prices[course]
+        paid, coupon, share = apply_coupons(
+            self.coupons, coupon_rng, day=d, course=course, price=price, teacher_share=teacher_share
+        )
         index = first_index + np.arange(n, dtype=np.int64)
         refund = rng.random(n) < refund_chance(w, course)
-        refund_at = np.minimum(time_s + rng.integers(2 * 3600, 10 * DAY_S, size=n), end_s)
+        # Every refund comes inside the refund window, while the teacher's share is pending.
+        delay_max = min(REFUND_DELAY_MAX_S, window_s - 1)
+        refund_at = np.minimum(time_s + rng.integers(2 * 3600, delay_max, size=n), end_s)
         refund_at = np.maximum(refund_at, time_s + 1)
         drop = drop_chance(w, buyer, course)
 
@@ -449,7 +489,7 @@ class Engine:
         for rank in range(int(ranks.max()) + 1):
             sel = np.nonzero(ranks == rank)[0]
             who = buyer[sel]
-            short = price[sel] - wallet[who]
+            short = paid[sel] - wallet[who]
             need = short > 0
             if need.any():
                 amount = np.maximum(w.learner_topup_tokens[who[need]], short[need])
@@ -458,7 +498,7 @@ class Engine:
                 topups_l.append(who[need])
                 topups_t.append(amount)
                 topups_s.append(time_s[sel[need]] - 30)
-            wallet[who] -= price[sel]
+            wallet[who] -= paid[sel]
             keep = sel[~refund[sel]]
             learners = buyer[keep]
             free = q_enr[learners] < 0
@@ -471,8 +511,7 @@ class Engine:
             q_drop[learners, slot] = drop[keep]
             progress_days[learners[slot == 0]] = 0
         teacher = w.course_teacher[course]
-        np.add.at(teacher_balance, teacher, teacher_share[price])
-        np.add.at(teacher_recent[:, d % 30], teacher, teacher_share[price])
+        np.add.at(teacher_balance, teacher, share)
         if topups_l:
             buffer.add(
                 topup_learner=np.concatenate(topups_l),
@@ -485,16 +524,22 @@ class Engine:
             purchase_course=course,
             purchase_time_s=time_s,
             purchase_price=price,
+            purchase_paid=paid,
+            purchase_coupon=coupon,
         )
-        new_refunds = np.stack([index, refund_at, buyer, price, teacher, teacher_share[price]], axis=1)[
-            refund
-        ]
+        new_refunds = np.stack([index, refund_at, buyer, paid, teacher, share], axis=1)[refund]
         buffer.parts["_new_refunds"] = [new_refunds.astype(np.int64)]
+        # The rest clear at the end of their window, if it ends inside the simulated period.
+        release_at = time_s + window_s
+        kept = ~refund & (release_at <= end_s) & (share > 0)
+        new_releases = np.stack([index, release_at, teacher, share], axis=1)[kept]
+        buffer.parts["_new_releases"] = [new_releases.astype(np.int64)]
 
     @staticmethod
     def _chunk(buffer: _Buffer, first: int, last: int) -> Chunk:
         i64 = np.int64
         refund_order = np.argsort(buffer.take("refund_time_s", i64), kind="stable")
+        release_order = np.argsort(buffer.take("release_time_s", i64), kind="stable")
         topup_order = np.argsort(buffer.take("topup_time_s", i64), kind="stable")
         return Chunk(
             first_day=first,
@@ -504,11 +549,16 @@ class Engine:
             purchase_course=buffer.take("purchase_course", i64),
             purchase_time_s=buffer.take("purchase_time_s", i64),
             purchase_price=buffer.take("purchase_price", i64),
+            purchase_paid=buffer.take("purchase_paid", i64),
+            purchase_coupon=buffer.take("purchase_coupon", i64),
             topup_learner=buffer.take("topup_learner", i64)[topup_order],
             topup_tokens=buffer.take("topup_tokens", i64)[topup_order],
             topup_time_s=buffer.take("topup_time_s", i64)[topup_order],
             refund_enrollment=buffer.take("refund_enrollment", i64)[refund_order],
             refund_time_s=buffer.take("refund_time_s", i64)[refund_order],
+            release_enrollment=buffer.take("release_enrollment", i64)[release_order],
+            release_time_s=buffer.take("release_time_s", i64)[release_order],
+            release_tokens=buffer.take("release_tokens", i64)[release_order],
             payout_teacher=buffer.take("payout_teacher", i64),
             payout_tokens=buffer.take("payout_tokens", i64),
             payout_time_s=buffer.take("payout_time_s", i64),

@@ -1,11 +1,15 @@
 """Turning the engine's events into database rows, through the ledger's services.
 
-People, accounts, courses and price history are written once, in bulk (users get unusable
-passwords: hashing thousands of real ones would dominate the run). Each chunk of days is then
-written in its own transaction: top-ups, then purchases (``purchase_courses_bulk``), refunds,
-payouts (``post_transfers_bulk``), enrollment outcomes and activity rows. Ledger order within a
-chunk is safe because the engine spends refunded tokens only in a later chunk and payouts hold
-back recent earnings (see engine.py).
+People, accounts (a wallet per learner; pending, available and payout-hold accounts per
+teacher), courses, price history and launch coupons are written once, in bulk (users get
+unusable passwords: hashing thousands of real ones would dominate the run). Each chunk of days
+is then written in its own transaction: top-ups, then purchases (``purchase_courses_bulk``,
+crediting the teachers' pending earnings, some with a coupon), refunds (from pending, inside the
+window), releases (pending -> available at the end of each window, keys ``release:<enrollment
+id>``, ``released_at`` set), payouts (``PayoutRequest`` rows, paid: a hold transfer available ->
+hold and a payout hold -> treasury, keys ``payout:<request id>:hold|paid``), enrollment outcomes
+and activity rows. Ledger order within a chunk is safe because the engine spends refunded tokens
+only in a later chunk and pays out only what was released before the payout (see engine.py).
 """
 
 from __future__ import annotations
@@ -13,17 +17,25 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 from tokenecon.models import (
     Account,
     AccountKind,
+    Coupon,
+    CouponFunder,
+    CouponKind,
+    CouponScope,
     Course,
     Learner,
     LearnerActivity,
+    PayoutRequest,
+    PayoutStatus,
     PriceChange,
     Teacher,
+    Transfer,
     TransferKind,
 )
 from tokenecon.services.bulk import (
@@ -35,8 +47,11 @@ from tokenecon.services.bulk import (
     purchase_courses_bulk,
     update_enrollment_outcomes_bulk,
 )
+from tokenecon.services.earnings import mark_released, release_spec
 from tokenecon.services.ledger import TransferSpec, platform_account, post_transfers_bulk
+from tokenecon.services.rates import tokens_to_money
 from tokenecon.simulator.config import CATEGORIES, DIFFICULTIES, SimulationConfig
+from tokenecon.simulator.coupons import CouponPlan, plan_coupons
 from tokenecon.simulator.engine import ACTIVE, COMPLETED, DROPPED, REFUNDED, Chunk
 from tokenecon.simulator.world import PRICE_SOURCES, World
 
@@ -121,7 +136,17 @@ class DatabaseWriter:
         self.teacher_codes = np.array([f"T{i + 1:05d}" for i in range(len(world.teacher_z))])
         self.enrollment_ids = np.zeros(max(1024, cfg.enrollments * 2), dtype=np.int64)
         self.purchase_transfer_ids = np.zeros_like(self.enrollment_ids)
-        self.counts = {"enrollments": 0, "transfers": 0, "activity": 0, "price_changes": 0}
+        self.purchase_course = np.zeros_like(self.enrollment_ids)
+        self.counts = {
+            "enrollments": 0,
+            "transfers": 0,
+            "activity": 0,
+            "price_changes": 0,
+            "coupons": 0,
+            "coupon_redemptions": 0,
+            "releases": 0,
+            "payouts": 0,
+        }
 
     def _date(self, day: int) -> date:
         return self.start + timedelta(days=int(day))
@@ -192,17 +217,25 @@ class DatabaseWriter:
             ],
             batch_size=ROWS_PER_BATCH,
         )
-        earnings = Account.objects.bulk_create(
-            [Account(kind=AccountKind.TEACHER_EARNINGS, owner_id=u.pk) for u in teacher_users],
-            batch_size=ROWS_PER_BATCH,
-        )
+
+        def teacher_accounts(kind: str) -> list[Account]:
+            return Account.objects.bulk_create(
+                [Account(kind=kind, owner_id=u.pk) for u in teacher_users], batch_size=ROWS_PER_BATCH
+            )
+
+        pending = teacher_accounts(AccountKind.TEACHER_PENDING)
+        earnings = teacher_accounts(AccountKind.TEACHER_EARNINGS)
+        holds = teacher_accounts(AccountKind.TEACHER_PAYOUT_HOLD)
         wallets = Account.objects.bulk_create(
             [Account(kind=AccountKind.LEARNER_WALLET, owner_id=u.pk) for u in learner_users],
             batch_size=ROWS_PER_BATCH,
         )
         self.teacher_ids = np.array([t.pk for t in teachers], dtype=np.int64)
         self.learner_ids = np.array([x.pk for x in learners], dtype=np.int64)
+        self.teacher_user_ids = np.array([u.pk for u in teacher_users], dtype=np.int64)
+        self.pending_ids = np.array([a.pk for a in pending], dtype=np.int64)
         self.earnings_ids = np.array([a.pk for a in earnings], dtype=np.int64)
+        self.hold_ids = np.array([a.pk for a in holds], dtype=np.int64)
         self.wallet_ids = np.array([a.pk for a in wallets], dtype=np.int64)
         self.treasury_id = platform_account(AccountKind.PLATFORM_TREASURY).pk
         platform_account(AccountKind.PLATFORM_REVENUE)
@@ -264,6 +297,31 @@ class DatabaseWriter:
                 batch_size=ROWS_PER_BATCH,
             )
         self.counts["price_changes"] = len(w.change_day)
+        self._write_coupons(plan_coupons(self.cfg, w))
+
+    def _write_coupons(self, plan: CouponPlan) -> None:
+        """One launch coupon per chosen course (coupons.py), valid from its launch for 60 days."""
+        self.coupon_plan = plan
+        w = self.world
+        coupons = Coupon.objects.bulk_create(
+            [
+                Coupon(
+                    code=plan.code(self.prefix, str(self.course_codes[c])),
+                    kind=CouponKind.PERCENT if plan.percent_off[k] else CouponKind.FIXED,
+                    percent_off=int(plan.percent_off[k]) or None,
+                    tokens_off=int(plan.tokens_off[k]) or None,
+                    scope=CouponScope.COURSE,
+                    course_id=int(self.course_ids[c]),
+                    funded_by=CouponFunder.PLATFORM if plan.platform_funded[k] else CouponFunder.TEACHER,
+                    valid_from=datetime.combine(self._date(plan.valid_from_day[k]), time(0), tzinfo=UTC),
+                    valid_until=datetime.combine(self._date(plan.valid_until_day[k]), time(0), tzinfo=UTC),
+                    created_by_id=int(self.teacher_user_ids[w.course_teacher[c]]),
+                )
+                for k, c in enumerate(plan.course)
+            ]
+        )
+        self.coupon_ids = np.array([c.pk for c in coupons], dtype=np.int64)
+        self.counts["coupons"] = len(coupons)
 
     # ---------------------------------------------------------------------------------------------
     def _post(self, specs: list[TransferSpec]) -> None:
@@ -279,6 +337,11 @@ class DatabaseWriter:
             self.purchase_transfer_ids = np.resize(self.purchase_transfer_ids, size)
         self.enrollment_ids[index] = enrollment_ids
         self.purchase_transfer_ids[index] = transfer_ids
+
+    def _remember_courses(self, index: np.ndarray, courses: np.ndarray) -> None:
+        if int(index.max()) + 1 > len(self.purchase_course):
+            self.purchase_course = np.resize(self.purchase_course, len(self.enrollment_ids))
+        self.purchase_course[index] = courses
 
     def write_chunk(self, chunk: Chunk) -> None:
         w, p = self.world, self.prefix
@@ -299,56 +362,48 @@ class DatabaseWriter:
             self.counts["transfers"] += len(topups)
             if len(chunk.enrollment_index):
                 at = _at(self.start, chunk.purchase_time_s)
+                plan = self.coupon_plan
                 pairs = purchase_courses_bulk(
                     [
                         BulkPurchase(
                             learner_id=int(self.learner_ids[learner]),
                             course_id=int(self.course_ids[course]),
                             wallet_account_id=int(self.wallet_ids[learner]),
-                            earnings_account_id=int(self.earnings_ids[w.course_teacher[course]]),
+                            pending_account_id=int(self.pending_ids[w.course_teacher[course]]),
                             list_price_tokens=int(price),
                             idempotency_key=f"{p}:purchase:{index}",
                             at=at[k],
                             memo=f"{self.course_codes[course]} purchase",
+                            paid_tokens=int(paid) if coupon >= 0 else None,
+                            coupon_id=int(self.coupon_ids[coupon]) if coupon >= 0 else None,
+                            platform_funded=bool(coupon >= 0 and plan.platform_funded[coupon]),
                         )
-                        for k, (index, learner, course, price) in enumerate(
+                        for k, (index, learner, course, price, paid, coupon) in enumerate(
                             zip(
                                 chunk.enrollment_index,
                                 chunk.purchase_learner,
                                 chunk.purchase_course,
                                 chunk.purchase_price,
+                                chunk.purchase_paid,
+                                chunk.purchase_coupon,
                                 strict=True,
                             )
                         )
                     ],
                     funding=topups,
                 )
+                self.counts["coupon_redemptions"] += int((chunk.purchase_coupon >= 0).sum())
                 ids = np.array(pairs, dtype=np.int64)
                 self._remember(chunk.enrollment_index, ids[:, 0], ids[:, 1])
+                self._remember_courses(chunk.enrollment_index, chunk.purchase_course)
                 self.counts["enrollments"] += len(pairs)
                 self.counts["transfers"] += len(pairs)
             elif topups:
                 self._post(topups)
                 self.counts["transfers"] -= len(topups)
             self._write_refunds(chunk)
-            payout_at = _at(self.start, chunk.payout_time_s)
-            self._post(
-                [
-                    TransferSpec(
-                        kind=TransferKind.PAYOUT,
-                        idempotency_key=f"{p}:payout:{chunk.first_day}:{k}",
-                        legs=(
-                            (int(self.earnings_ids[teacher]), -int(amount)),
-                            (self.treasury_id, int(amount)),
-                        ),
-                        memo="Monthly payout",
-                        created_at=payout_at[k],
-                    )
-                    for k, (teacher, amount) in enumerate(
-                        zip(chunk.payout_teacher, chunk.payout_tokens, strict=True)
-                    )
-                ]
-            )
+            self._write_releases(chunk)
+            self._write_payouts(chunk)
             self._write_outcomes(chunk)
             self._write_activity(chunk)
 
@@ -378,6 +433,90 @@ class DatabaseWriter:
                 for k, (index, t) in enumerate(zip(chunk.refund_enrollment, transfer_ids, strict=True))
             ]
         )
+
+    def _write_releases(self, chunk: Chunk) -> None:
+        """Teacher shares past their refund window, pending -> available, as ``release_due``
+        would have moved them on the day (same keys, so a later ``release_due`` skips them)."""
+        if not len(chunk.release_enrollment):
+            return
+        at = _at(self.start, chunk.release_time_s)
+        teacher = self.world.course_teacher[self.purchase_course[chunk.release_enrollment]]
+        enrollment_ids = self.enrollment_ids[chunk.release_enrollment]
+        self._post(
+            [
+                release_spec(
+                    enrollment_id=int(e),
+                    pending_id=int(self.pending_ids[t]),
+                    available_id=int(self.earnings_ids[t]),
+                    tokens=int(tokens),
+                    at=at[k],
+                )
+                for k, (e, t, tokens) in enumerate(
+                    zip(enrollment_ids, teacher, chunk.release_tokens, strict=True)
+                )
+            ]
+        )
+        mark_released([(int(e), at[k]) for k, e in enumerate(enrollment_ids)])
+        self.counts["releases"] += len(enrollment_ids)
+
+    def _write_payouts(self, chunk: Chunk) -> None:
+        """Each payout as the live product records one: a paid ``PayoutRequest`` whose hold
+        transfer moved the tokens from available to the payout hold and whose payout transfer
+        sent them back to the treasury (decided an hour later by the manual provider)."""
+        if not len(chunk.payout_teacher):
+            return
+        requested = _at(self.start, chunk.payout_time_s)
+        end = datetime.combine(self._date(self.cfg.days - 1), time(23, 59), tzinfo=UTC)
+        requests = PayoutRequest.objects.bulk_create(
+            [
+                PayoutRequest(
+                    teacher_id=int(self.teacher_ids[t]),
+                    amount_tokens=int(amount),
+                    money_amount=tokens_to_money(int(amount)),
+                    currency=settings.TOKEN_CURRENCY,
+                    status=PayoutStatus.PAID,
+                    idempotency_key=f"{int(self.teacher_ids[t])}:{self.prefix}-payout-{chunk.first_day}-{k}",
+                    provider="manual",
+                    provider_reference=f"{self.prefix.upper()}-{chunk.first_day}-{k}",
+                    requested_at=requested[k],
+                    decided_at=min(requested[k] + timedelta(hours=1), end),
+                )
+                for k, (t, amount) in enumerate(zip(chunk.payout_teacher, chunk.payout_tokens, strict=True))
+            ]
+        )
+        specs = []
+        for r, t in zip(requests, chunk.payout_teacher, strict=True):
+            available, hold = int(self.earnings_ids[t]), int(self.hold_ids[t])
+            amount = r.amount_tokens
+            specs += [
+                TransferSpec(
+                    kind=TransferKind.PAYOUT_REQUEST,
+                    idempotency_key=f"payout:{r.pk}:hold",
+                    legs=((available, -amount), (hold, amount)),
+                    memo=f"Payout request {r.pk}",
+                    created_at=r.requested_at,
+                ),
+                TransferSpec(
+                    kind=TransferKind.PAYOUT,
+                    idempotency_key=f"payout:{r.pk}:paid",
+                    legs=((hold, -amount), (self.treasury_id, amount)),
+                    memo=f"Payout {r.pk} (manual, {r.provider_reference})",
+                    created_at=r.decided_at,
+                ),
+            ]
+        self._post(specs)
+        ids = dict(
+            Transfer.objects.filter(idempotency_key__in=[s.idempotency_key for s in specs]).values_list(
+                "idempotency_key", "pk"
+            )
+        )
+        for r in requests:
+            r.hold_transfer_id = ids[f"payout:{r.pk}:hold"]
+            r.settle_transfer_id = ids[f"payout:{r.pk}:paid"]
+        PayoutRequest.objects.bulk_update(
+            requests, ["hold_transfer", "settle_transfer"], batch_size=ROWS_PER_BATCH
+        )
+        self.counts["payouts"] += len(requests)
 
     def _write_outcomes(self, chunk: Chunk) -> None:
         if not len(chunk.outcome_enrollment):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 
 from tests.ledger_checks import assert_ledger_consistent
 from tests.tokenecon.simulator.conftest import SMALL
@@ -129,3 +129,49 @@ def test_command_runs_and_writes_truth_files(db, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "True elasticity" in printed and "enrollments" in printed
     assert np.isfinite(Enrollment.objects.count())
+
+
+def test_a_world_has_releases_refunds_coupon_redemptions_and_payouts_that_reconcile(small_run):
+    from tokenecon.models import Coupon, PayoutRequest, PayoutStatus
+    from tokenecon.services.earnings import refund_window, teacher_balances
+
+    counts = small_run.counts
+    assert counts["releases"] > 0 and counts["coupon_redemptions"] > 0 and counts["payouts"] > 0
+    # Releases: one per released enrollment, keyed by it, at the end of its refund window.
+    released = Enrollment.objects.filter(released_at__isnull=False)
+    assert released.count() == counts["releases"]
+    releases = Transfer.objects.filter(kind=TransferKind.RELEASE)
+    assert releases.count() == counts["releases"]
+    for enrollment in released[:50]:
+        assert enrollment.released_at == enrollment.enrolled_at + refund_window()
+        assert Transfer.objects.get(idempotency_key=f"release:{enrollment.pk}").enrollment_id == enrollment.pk
+    assert not released.filter(status="refunded").exists()
+    # Refunds come back from pending, inside the window.
+    refunds = Transfer.objects.filter(kind=TransferKind.REFUND)
+    assert refunds.exists()
+    assert not Entry.objects.filter(transfer__in=refunds, account__kind=AccountKind.TEACHER_EARNINGS).exists()
+    # Coupons: redemptions stored on the enrollment and its purchase, uses counted, price below list.
+    with_coupon = Enrollment.objects.filter(coupon__isnull=False)
+    assert with_coupon.count() == counts["coupon_redemptions"]
+    assert not with_coupon.filter(price_paid_tokens__gte=F("list_price_tokens")).exists()
+    assert (
+        Transfer.objects.filter(kind=TransferKind.PURCHASE, coupon__isnull=False).count()
+        == with_coupon.count()
+    )
+    assert sum(Coupon.objects.values_list("uses_count", flat=True)) == with_coupon.count()
+    assert Coupon.objects.filter(funded_by="platform").exists() or Coupon.objects.count() < 3
+    # Payouts: paid requests with their hold and payout transfers, from available earnings only.
+    payouts = PayoutRequest.objects.all()
+    assert payouts.count() == counts["payouts"]
+    assert not payouts.exclude(status=PayoutStatus.PAID).exists()
+    for request in payouts.select_related("hold_transfer", "settle_transfer"):
+        assert request.hold_transfer.idempotency_key == f"payout:{request.pk}:hold"
+        assert request.settle_transfer.idempotency_key == f"payout:{request.pk}:paid"
+        assert request.amount_tokens >= 500
+    assert not Account.objects.filter(kind=AccountKind.TEACHER_PAYOUT_HOLD).exclude(balance_tokens=0).exists()
+    # Every teacher's identity holds to the token, and all balances sum to zero.
+    for teacher in Teacher.objects.all():
+        balances = teacher_balances(teacher, release=False)
+        assert balances.identity_holds, (teacher.pk, balances)
+    assert sum(Account.objects.values_list("balance_tokens", flat=True)) == 0
+    assert_ledger_consistent()
