@@ -5,7 +5,8 @@
 
 Creates its own database (a temporary SQLite file, or the named PostgreSQL database, which is
 dropped and recreated), then times one-by-one ``purchase_course`` calls (each its own durable
-transaction, as a web request makes them) and the bulk path used by imports and the simulator.
+transaction, as a web request makes them), the bulk path used by imports and the simulator, and
+the release of all those purchases' teacher shares once their refund window is over.
 """
 
 from __future__ import annotations
@@ -123,9 +124,21 @@ def main() -> None:
             ]
         )
     bulk = n / (time.perf_counter() - started)
+
+    # The daily release of every purchase above once its refund window is over (bulk, batches).
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tokenecon.services.earnings import release_due
+
+    started = time.perf_counter()
+    released = release_due(now=timezone.now() + timedelta(days=15))
+    release_rate = released / (time.perf_counter() - started)
     print(f"database: {vendor}")
     print(f"purchase_course one by one: {one_by_one:,.0f} purchases/s ({n} purchases)")
     print(f"bulk purchases (enrollments + post_transfers_bulk): {bulk:,.0f} purchases/s ({n} purchases)")
+    print(f"release_due after the refund window: {release_rate:,.0f} enrollments/s ({released} released)")
 
 
 if __name__ == "__main__":
