@@ -1,6 +1,6 @@
 from django.urls import path
 
-from learners import views
+from learners import views, views_coupons
 
 app_name = "learners"
 urlpatterns = [
@@ -13,4 +13,5 @@ urlpatterns = [
     path("offers/<int:pk>/", views.use_offer, name="use_offer"),
     path("recommended/", views.suggestions, name="recommendations"),
     path("my-courses/", views.my_courses, name="my_courses"),
+    path("courses/<str:code>/coupon/", views_coupons.apply_coupon, name="apply_coupon"),
 ]
