@@ -388,3 +388,17 @@ def deactivate_coupon(*, coupon: Coupon, by) -> Coupon:
     Coupon.objects.filter(pk=coupon.pk).update(is_active=False)
     coupon.is_active = False
     return coupon
+
+
+def coupon_status(coupon: Coupon, *, at: datetime | None = None) -> str:
+    """One word for lists: inactive, scheduled, expired, used up or active."""
+    when = at or timezone.now()
+    if not coupon.is_active:
+        return "inactive"
+    if coupon.valid_from is not None and when < coupon.valid_from:
+        return "scheduled"
+    if coupon.valid_until is not None and when >= coupon.valid_until:
+        return "expired"
+    if coupon.max_uses is not None and coupon.uses_count >= coupon.max_uses:
+        return "used up"
+    return "active"
