@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.factories import (
     AdviceRunFactory,
+    CouponFactory,
     CourseFactory,
     EnrollmentFactory,
     LearnerActivityFactory,
@@ -110,6 +111,7 @@ def build_world() -> dict:
         "activity": LearnerActivityFactory(learner=learner),
         "pricing_settings": PricingSettingsFactory(),
         "group": Group.objects.create(name="reviewers"),
+        "coupon": CouponFactory(course=course, code="WORLD20"),
     }
 
 

@@ -312,6 +312,44 @@ MATRIX: dict[str, list[Probe]] = {
             data={"learner_id": "{learner.pk}", "course_id": "{draft.code}"},
         ),
     ],
+    # --- coupons (issue 16) ---------------------------------------------------------------------
+    "teacher/coupons/": [Probe("/teacher/coupons/", page(*TEACHERS))],
+    "teacher/coupons/new/": [
+        Probe("/teacher/coupons/new/", page(*TEACHERS)),
+        # An empty form is refused on the page.
+        Probe("/teacher/coupons/new/", page(*TEACHERS, answer=400), "post"),
+    ],
+    # The coupon is the teacher's: they are sent back to the list, another teacher gets 404.
+    "teacher/coupons/<int:pk>/deactivate/": [
+        Probe(
+            "/teacher/coupons/{coupon.pk}/deactivate/",
+            page("teacher", answer=Redirect("/teacher/coupons/"), other_teacher=404),
+            "post",
+        )
+    ],
+    "learner/courses/<str:code>/coupon/": [
+        Probe("/learner/courses/{course.code}/coupon/", page(*LEARNERS), "post", {"coupon": "{coupon.code}"}),
+        # No code: a form error.
+        Probe("/learner/courses/{course.code}/coupon/", page(*LEARNERS, answer=400), "post"),
+        Probe("/learner/courses/{draft.code}/coupon/", page(*LEARNERS, answer=404), "post", {"coupon": "X"}),
+    ],
+    "api/v1/coupons/": [
+        api_probe("/api/v1/coupons/", api(*TEACHERS, "staff")),
+        # An empty body is refused with the fields named.
+        api_probe("/api/v1/coupons/", api(*TEACHERS, "staff", answer=400), method="post", data={}),
+    ],
+    "api/v1/coupons/validate/": [
+        api_probe(
+            "/api/v1/coupons/validate/",
+            api(*LEARNERS),
+            method="post",
+            data={"code": "{coupon.code}", "course": "{course.code}"},
+        ),
+        api_probe("/api/v1/coupons/validate/", api(*LEARNERS, answer=400), method="post", data={}),
+    ],
+    "api/v1/coupons/<int:pk>/": [
+        api_probe("/api/v1/coupons/{coupon.pk}/", api("teacher", "staff", other_teacher=404)),
+    ],
 }
 # Django admin, by one rule: staff reach every page (200), everyone else is sent to the admin
 # login. The exceptions are keyed by pattern name, or by route for admin's unnamed patterns.
@@ -345,6 +383,8 @@ ADMIN_REFUSED = {
     "admin:analytics_pipelinerun_add",
     "admin:learners_offer_add",
     "admin:learners_learnerscore_add",
+    # Redemptions refer to a coupon: it is deactivated, never deleted.
+    "admin:tokenecon_coupon_delete",
     # django-axes records login attempts itself; the admin only reads them.
     "admin:axes_accessattempt_add",
     "admin:axes_accesslog_add",
