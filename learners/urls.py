@@ -14,3 +14,12 @@ urlpatterns = [
     path("recommended/", views.suggestions, name="recommendations"),
     path("my-courses/", views.my_courses, name="my_courses"),
 ]
+# Buying token packs (learners/views_payments.py).
+from learners import views_payments  # noqa: E402
+
+urlpatterns += [
+    path("wallet/packs/<str:pack>/", views_payments.buy_pack, name="buy_pack"),
+    path("wallet/orders/<int:pk>/", views_payments.order_detail, name="order_detail"),
+    path("wallet/orders/<int:pk>/pay/", views_payments.pay_order, name="pay_order"),
+    path("wallet/orders/<int:pk>/cancel/", views_payments.cancel_pending_order, name="cancel_order"),
+]

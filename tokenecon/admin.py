@@ -255,3 +255,6 @@ class EntryAdmin(ReadOnlyAdmin):
 
 
 from tokenecon import admin_import  # noqa: E402, F401 - registers the CSV import view
+
+# isort: split
+from tokenecon import admin_payments  # noqa: E402, F401 - registers top-up orders and payment events
