@@ -77,7 +77,7 @@ class StripeProvider(PaymentProvider):
             )
         except stripe.SignatureVerificationError as exc:
             raise WebhookRejected(f"Bad Stripe signature: {exc.user_message or exc}") from exc
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, AttributeError, TypeError) as exc:
             raise WebhookRejected("The webhook body is not a JSON Stripe event.") from exc
         try:
             event_id, event_type = str(event["id"]), str(event["type"])
