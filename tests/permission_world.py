@@ -28,6 +28,7 @@ from tests.factories import (
     PricingSettingsFactory,
     StaffFactory,
     TeacherFactory,
+    TopUpOrderFactory,
 )
 
 ROLES = ("anonymous", "learner", "other_learner", "teacher", "other_teacher", "staff")
@@ -110,6 +111,8 @@ def build_world() -> dict:
         "activity": LearnerActivityFactory(learner=learner),
         "pricing_settings": PricingSettingsFactory(),
         "group": Group.objects.create(name="reviewers"),
+        # A demo-provider order of "learner" awaiting payment (buying token packs).
+        "top_up_order": TopUpOrderFactory(learner=learner),
     }
 
 

@@ -195,3 +195,10 @@ def test_wallet_lists_the_latest_orders_with_their_status(client, buyer):
     pay(client, TopUpOrder.objects.get(), card="4000 0000 0000 0002")
     html = client.get(reverse("learners:wallet")).content.decode()
     assert 'id="top-up-orders"' in html and "Failed" in html
+
+
+def test_an_htmx_confirmation_is_followed_with_a_client_redirect(client, buyer):
+    url = reverse("learners:buy_pack", args=["regular"])
+    response = client.post(url, {"form_token": TOKEN}, HTTP_HX_REQUEST="true")
+    order = TopUpOrder.objects.get()
+    assert response["HX-Redirect"] == reverse("learners:pay_order", args=[order.pk])
