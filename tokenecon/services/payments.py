@@ -107,12 +107,12 @@ def check_order_limits(*, learner: Learner, wallet: Account, tokens: int, now: d
     if tokens > per_top_up:
         raise TopUpLimitExceeded(f"A top-up is at most {per_top_up:,} tokens; this pack has {tokens:,}.")
     daily = settings.TOKEN_TOP_UP_DAILY_MAX_TOKENS
-    used = topped_up_recently(wallet, now=now) + pending_order_tokens(learner, now=now)
-    remaining = max(daily - used, 0)
+    pending = pending_order_tokens(learner, now=now)
+    remaining = max(daily - topped_up_recently(wallet, now=now) - pending, 0)
     if tokens > remaining:
         raise TopUpLimitExceeded(
             f"You can buy at most {daily:,} tokens in 24 hours; {remaining:,} more are possible now"
-            + (" (orders awaiting payment count too)." if pending_order_tokens(learner, now=now) else ".")
+            + (" (orders awaiting payment count too)." if pending else ".")
         )
 
 
