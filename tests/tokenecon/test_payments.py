@@ -441,3 +441,11 @@ def test_a_stripe_refund_without_a_secret_key_is_refused_and_keeps_the_tokens(cl
     stripe_order.refresh_from_db()
     assert stripe_order.status == OrderStatus.PAID and balance(stripe_order.learner) == 1200
     assert not Transfer.objects.filter(kind=TransferKind.TOP_UP_REFUND).exists()
+
+
+def test_the_webhook_needs_no_csrf_token_or_login(stripe_order):
+    from django.test import Client
+
+    payload = stripe_event(stripe_order)
+    response = post_webhook(Client(enforce_csrf_checks=True), payload, sign(payload))
+    assert response.status_code == 200 and balance(stripe_order.learner) == 1200
