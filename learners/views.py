@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
-from learners.forms import CatalogFilterForm, TopUpForm, new_form_token
+from learners.forms import CatalogFilterForm, new_form_token
 from learners.models import Offer
 from learners.selectors import (
     best_offer_for,
@@ -33,14 +33,13 @@ from learners.selectors import (
     usable_offers,
     with_ratings,
 )
-from learners.services.enrolling import PriceChanged, enroll_learner, form_idempotency_key
+from learners.services.enrolling import PriceChanged, enroll_learner
 from learners.services.offers import OfferNotUsable
 from learners.services.suggestions import suggest_courses
 from learners.views_coupons import CouponCodeForm, CouponEnrollForm
 from tokenecon.errors import (
     AlreadyEnrolled,
     CouponRefused,
-    IdempotencyConflict,
     InsufficientTokens,
     TokenEconomyError,
 )
@@ -48,7 +47,7 @@ from tokenecon.htmx import redirect_page, render_page
 from tokenecon.models import AccountKind, Course, EnrollmentStatus, Learner
 from tokenecon.permissions import role_required
 from tokenecon.selectors import balance_of_user, entries_of_user, search_courses
-from tokenecon.services.accounts import top_up_wallet
+from tokenecon.services.payments import smallest_pack_covering, token_packs
 from tokenecon.services.rates import tokens_to_money
 
 CATALOG_PAGE_SIZE = 20
@@ -102,56 +101,34 @@ def learner_home(request):
 # --- wallet --------------------------------------------------------------------------------------
 
 
-def _wallet_context(request, learner: Learner, form: TopUpForm) -> dict:
+WALLET_ORDERS_SHOWN = 5
+
+
+@role_required("learner")
+@require_GET
+def wallet(request):
+    """Balance, the token packs on sale (each opens its confirmation, ``views_payments``), the
+    learner's latest orders and the history. ``?amount=N`` (a course's shortfall link) points at
+    the cheapest pack that covers N; ``?next=`` is carried to the order's result page."""
+    learner = _learner(request)
     balance = _balance(learner)
     entries = Paginator(entries_of_user(learner.user), WALLET_PAGE_SIZE).get_page(request.GET.get("page"))
-    return {
+    asked = request.GET.get("amount", "")
+    needed = int(asked) if asked.isascii() and asked.isdigit() and 0 < int(asked) <= 10**9 else None
+    context = {
         "section": "wallet",
         "balance_tokens": balance,
         "balance_money": tokens_to_money(balance),
         "entries": entries,
-        "form": form,
+        "packs": token_packs(),
+        "needed_tokens": needed,
+        "suggested_pack": smallest_pack_covering(needed) if needed else None,
+        "next_url": _safe_next(request, request.GET.get("next")) or "",
+        "orders": learner.top_up_orders.all()[:WALLET_ORDERS_SHOWN],
         "token_price": tokens_to_money(1),
         "currency": settings.TOKEN_CURRENCY,
     }
-
-
-@role_required("learner")
-@require_http_methods(["GET", "POST"])
-def wallet(request):
-    learner = _learner(request)
-    if request.method == "POST":
-        form = TopUpForm(request.POST)
-        if form.is_valid():
-            amount = form.cleaned_data["amount_tokens"]
-            key = form_idempotency_key(
-                learner=learner, action="top-up", form_token=form.cleaned_data["form_token"]
-            )
-            try:
-                top_up_wallet(
-                    learner=learner, amount_tokens=amount, idempotency_key=key, learner_initiated=True
-                )
-            except IdempotencyConflict:
-                form.add_error(None, "This form was already used for another amount; reload the page.")
-            except TokenEconomyError as exc:
-                form.add_error(None, str(exc))
-            else:
-                balance = _balance(learner)
-                messages.success(request, f"Added {amount:,} tokens. Your balance is now {balance:,} tokens.")
-                url = _safe_next(request, form.cleaned_data.get("next")) or reverse("learners:wallet")
-                return redirect_page(request, url)
-        return render_page(
-            request,
-            "learners/wallet.html",
-            _wallet_context(request, learner, form),
-            fragment="learners/partials/top_up_form.html",
-            status=400,
-            fragment_status=200,
-        )
-    form = TopUpForm.new(
-        asked_amount=request.GET.get("amount"), next_url=_safe_next(request, request.GET.get("next")) or ""
-    )
-    return render(request, "learners/wallet.html", _wallet_context(request, learner, form))
+    return render(request, "learners/wallet.html", context)
 
 
 # --- catalog -------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from tests.factories import (
     PricingSettingsFactory,
     StaffFactory,
     TeacherFactory,
+    TopUpOrderFactory,
 )
 
 ROLES = ("anonymous", "learner", "other_learner", "teacher", "other_teacher", "staff")
@@ -112,6 +113,8 @@ def build_world() -> dict:
         "pricing_settings": PricingSettingsFactory(),
         "group": Group.objects.create(name="reviewers"),
         "coupon": CouponFactory(course=course, code="WORLD20"),
+        # A demo-provider order of "learner" awaiting payment (buying token packs).
+        "top_up_order": TopUpOrderFactory(learner=learner),
     }
 
 
