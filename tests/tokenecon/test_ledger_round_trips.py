@@ -18,7 +18,7 @@ from tokenecon.services.enrollment import purchase_course
 
 
 @pytest.mark.django_db
-def test_a_purchase_makes_eight_statements_and_reads_no_row_to_lock_it():
+def test_a_purchase_makes_nine_statements_and_reads_no_row_to_lock_it():
     learner = LearnerFactory()
     top_up_wallet(learner=learner, amount_tokens=500, idempotency_key="seed")
     teacher = TeacherFactory()
@@ -29,8 +29,9 @@ def test_a_purchase_makes_eight_statements_and_reads_no_row_to_lock_it():
         purchase_course(learner=learner, course=course, idempotency_key="second")
     sql = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
     sql = [s for s in sql if not s.startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
-    # accounts, idempotency key, enrollment, transfer, entries, three balance updates
-    assert len(sql) == 8, "\n".join(sql)
+    # a free purchase's key (Enrollment.purchase_key), accounts, idempotency key, enrollment,
+    # transfer, entries, three balance updates
+    assert len(sql) == 9, "\n".join(sql)
     assert not any("FOR UPDATE" in s for s in sql)
     assert wallet_of(learner).balance_tokens == 500 - 100 - 100
     assert_ledger_consistent()
