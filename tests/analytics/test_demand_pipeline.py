@@ -118,7 +118,9 @@ def test_promote_and_archive_from_the_registry_page_ask_for_confirmation_first(c
     other.refresh_from_db()
     assert other.stage == "archived"
     assert client.post(reverse("analytics:change_stage", args=[other.pk, "explode"])).status_code == 404
-    assert client.get(reverse("analytics:confirm_stage_change", args=[other.pk, "explode"])).status_code == 404
+    assert (
+        client.get(reverse("analytics:confirm_stage_change", args=[other.pk, "explode"])).status_code == 404
+    )
 
 
 @pytest.mark.parametrize("path", ["/dashboard/models/", "/dashboard/runs/1/", "/dashboard/runs/1/report/"])
