@@ -77,7 +77,11 @@ def apply_selected_recommendations(request):
         return redirect_page(request, staff_list)
     ids = form.cleaned_data["recommendation"]
     if not form.cleaned_data["confirm"]:
-        context = {"changes": selectors.recommendations_to_confirm(ids=ids), "ids": ids}
+        changes = selectors.recommendations_to_confirm(ids=ids)
+        freshness = advice_freshness()
+        for change in changes:
+            change.stale_reason = freshness.stale_reason(change)
+        context = {"changes": changes, "ids": ids}
         return render(request, "pricing/apply_confirm.html", context)
     decisions = apply_recommendations(ids=ids, user=request.user)
     messages.success(request, f"Applied {sum(d.done for d in decisions)} recommendation(s).")

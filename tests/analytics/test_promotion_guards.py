@@ -5,16 +5,17 @@ and the selected candidate must not score a negative held-out R² nor below the 
 otherwise it is registered as staging with the reasons on the registry and run pages."""
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
-from analytics.data_quality import freshness_check, gap_check
+from analytics.data_quality import assess_data_quality, freshness_check, gap_check
 from analytics.models import ModelVersion
 from analytics.services.pipeline import start_pipeline_run
 from analytics.services.promotion_guards import ProductionComparison, promotion_refusals
 from analytics.services.registry import clear_model_cache
-from tests.factories import StaffFactory
+from tests.factories import ModelVersionFactory, StaffFactory
 from tests.helpers import signed_in
 from tests.pricing.db_world import load_synthetic_world
 from tokenecon.models import Enrollment
@@ -123,14 +124,7 @@ def test_a_window_with_empty_held_out_weeks_is_registered_as_staging_and_product
     _, first = train()
     assert first.stage == "production"
     # One enrollment ten weeks after the last: the window's last weeks (the held-out ones) are empty.
-    stray = Enrollment.objects.order_by("-enrolled_at").first()
-    Enrollment.objects.create(
-        learner=Enrollment.objects.exclude(learner=stray.learner).first().learner,
-        course=stray.course,
-        enrolled_at=stray.enrolled_at + timedelta(weeks=10),
-        list_price_tokens=stray.list_price_tokens,
-        price_paid_tokens=stray.price_paid_tokens,
-    )
+    add_stray_enrollment(weeks_later=10)
     run, candidate = train()
     candidate.refresh_from_db()
     first.refresh_from_db()
@@ -180,3 +174,70 @@ def test_production_is_scored_on_the_same_held_out_weeks_when_it_never_saw_them(
     worse = comparison["candidate_r2"] < comparison["production_r2"]
     assert candidate.stage == ("staging" if worse else "production")
     assert ("below production's" in candidate.promotion_note) is worse
+
+
+def add_stray_enrollment(weeks_later: int = 10) -> None:
+    last = Enrollment.objects.order_by("-enrolled_at").first()
+    Enrollment.objects.create(
+        learner=Enrollment.objects.exclude(learner=last.learner).first().learner,
+        course=last.course,
+        enrolled_at=last.enrolled_at + timedelta(weeks=weeks_later),
+        list_price_tokens=last.list_price_tokens,
+        price_paid_tokens=last.price_paid_tokens,
+    )
+
+
+def test_the_data_quality_page_fails_freshness_and_gap_on_a_window_with_empty_last_weeks(world, client):
+    fresh = {c.key: c for c in assess_data_quality().checks}
+    assert fresh["enrollments_fresh"].passed and fresh["enrollments_no_gap"].passed
+    add_stray_enrollment()
+    report = assess_data_quality()
+    failed = {c.key for c in report.critical_failures}
+    assert {"enrollments_fresh", "enrollments_no_gap"} <= failed
+    assert report.score < 100
+    page = signed_in(client, StaffFactory()).get(reverse("analytics:data_quality")).content.decode()
+    assert "Timeliness" in page and "Days without any enrollment inside the window" in page
+
+
+# --- Django admin's registry actions ask first too (issue 15, defect 5) ---------------------------
+
+
+def admin_post(client, action: str, version: ModelVersion, **extra):
+    return client.post(
+        reverse("admin:analytics_modelversion_changelist"),
+        {"action": action, "_selected_action": [version.pk], **extra},
+    )
+
+
+def test_admin_archive_of_the_production_model_needs_the_second_confirmation(client):
+    production = ModelVersionFactory(stage="production")
+    signed_in(client, StaffFactory(is_superuser=True))
+    asked = admin_post(client, "archive_selected", production)
+    assert asked.status_code == 200
+    assert "It is the production model: no demand model will be in production" in asked.content.decode()
+    production.refresh_from_db()
+    assert production.stage == "production"
+    refused = admin_post(client, "archive_selected", production, confirm="1")
+    assert refused.status_code == 200 and "tick the box" in refused.content.decode()
+    production.refresh_from_db()
+    assert production.stage == "production"
+    admin_post(client, "archive_selected", production, confirm="1", understand="1")
+    production.refresh_from_db()
+    assert production.stage == "archived"
+
+
+def test_admin_promote_shows_what_leaves_production_before_promoting(client, monkeypatch):
+    monkeypatch.setattr("analytics.services.registry.artifact_file", lambda relative: Path(__file__))
+    production = ModelVersionFactory(stage="production")
+    staging = ModelVersionFactory(promotion_note="Held-out R² −0.55 is negative.")
+    signed_in(client, StaffFactory(is_superuser=True))
+    asked = admin_post(client, "promote_selected", staging).content.decode()
+    assert f"demand v{production.version} leaves production" in asked
+    assert "Not promoted automatically: Held-out R² −0.55 is negative." in asked
+    staging.refresh_from_db()
+    assert staging.stage == "staging"
+    admin_post(client, "promote_selected", staging, confirm="1")
+    staging.refresh_from_db()
+    production.refresh_from_db()
+    assert (staging.stage, production.stage) == ("production", "archived")
+    assert staging.promotion_note == ""
