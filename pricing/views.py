@@ -21,7 +21,7 @@ from pricing.services.advice import commission_rate, start_advice_recompute
 from pricing.services.forecasts import course_curve, price_range, what_if_at
 from pricing.services.model_source import production_demand
 from pricing.services.price_changes import apply_recommendation, apply_recommendations, dismiss_recommendation
-from pricing.services.staleness import advice_freshness
+from pricing.services.staleness import advice_freshness, stale_price_moves_count
 from tokenecon.errors import TokenEconomyError
 from tokenecon.htmx import redirect_page, render_page, wants_fragment
 from tokenecon.models import Course
@@ -42,10 +42,13 @@ def _course_page(request, courses) -> dict:
     page.object_list = selectors.courses_with_advice(courses=courses.filter(pk__in=[c.pk for c in page]))
     freshness = advice_freshness()
     freshness.mark(page.object_list)
+    # Stale advice cannot be applied, so it is not counted as advised; the page says how much there is.
+    stale_count = stale_price_moves_count(courses=courses, freshness=freshness)
     return {
         "page": page,
         "course_count": page.paginator.count,
-        "pending_count": selectors.pending_price_moves_count(courses=courses),
+        "pending_count": selectors.pending_price_moves_count(courses=courses) - stale_count,
+        "stale_count": stale_count,
         "freshness": freshness,
         "stale_shown": sum(course.advice_stale for course in page.object_list),
     }

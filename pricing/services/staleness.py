@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db.models import F, QuerySet
+
 from pricing.models import AdviceRun, PriceRecommendation
 from pricing.selectors import active_advice_run
 from pricing.services.model_source import production_demand_version
@@ -52,6 +54,18 @@ class AdviceFreshness:
             advice = getattr(course, "advice", None)
             course.advice_stale = self.is_stale(advice)
             course.advice_stale_reason = self.stale_reason(advice)
+
+
+def stale_price_moves_count(*, courses: QuerySet, freshness: AdviceFreshness) -> int:
+    """How many of these courses' pending price-changing advice is stale (0 when none can be)."""
+    if freshness.production_version is None:
+        return 0
+    return (
+        PriceRecommendation.objects.filter(course__in=courses, status=PriceRecommendation.Status.PENDING)
+        .exclude(recommended_price_tokens=F("current_price_tokens"))
+        .exclude(model_version=freshness.production_version)
+        .count()
+    )
 
 
 def advice_freshness() -> AdviceFreshness:

@@ -72,6 +72,7 @@ def test_promotion_marks_advice_stale_everywhere_refuses_it_and_the_recompute_fr
     teacher = advice.course.teacher.user
     home = signed_in(client, teacher).get(reverse("pricing:teacher_home")).content.decode()
     assert f"stale: model v{old_version}" in home
+    assert 'data-testid="stale-count"' in home  # stale advice is not counted as advised
 
     body = api_client_for(teacher).get("/api/v1/pricing/recommendations/?status=pending").json()
     listed = next(r for r in body["results"] if r["id"] == advice.pk)
@@ -121,3 +122,32 @@ def test_a_guardrail_that_capped_the_advice_is_named(world, client):
     # Advice the guardrails did not hold back names none.
     free = PriceRecommendation.objects.filter(status="pending").exclude(pk__in=[r.pk for r in capped])
     assert all(not r.details.get("guardrail") or r.details["guardrail"]["name"] != "step limit" for r in free)
+
+
+def test_a_teachers_floor_that_holds_the_advice_back_is_named(world):
+    PricingSettingsFactory(cooldown_days=0)
+    compute_recommendations()
+    lowered = [
+        r
+        for r in PriceRecommendation.objects.filter(status="pending").select_related("course")
+        if (r.details.get("guardrail") or {}).get("name") == "step limit"
+        and r.recommended_price_tokens < r.current_price_tokens
+    ]
+    assert lowered, "no advice in the test world is held back by the step limit on the way down"
+    named = []
+    for advice in lowered:
+        course = advice.course
+        course.price_floor_tokens = round(course.price_tokens * 0.9)
+        course.save(update_fields=["price_floor_tokens"])
+        compute_recommendations(course_ids=[course.pk])
+        fresh = PriceRecommendation.objects.get(course=course, status="pending")
+        if fresh.changes_price:
+            named.append((fresh, course.price_floor_tokens))
+    assert named, "the floor made every lowered advice keep its price"
+    for fresh, floor in named:
+        assert fresh.recommended_price_tokens == floor
+        assert fresh.details["guardrail"] == {
+            "name": "teacher's floor",
+            "text": f"held at the teacher's floor of {floor} tokens",
+        }
+        assert f"held at the teacher's floor of {floor} tokens" in fresh.reason
