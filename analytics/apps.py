@@ -8,9 +8,10 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         from analytics.services import providers
         from learners.services.model_source import set_providers
-        from pricing.services.model_source import set_demand_provider
+        from pricing.services.model_source import set_demand_provider, set_demand_version_provider
 
         set_demand_provider(providers.demand_provider)
+        set_demand_version_provider(providers.demand_version_provider)
         set_providers(
             models=providers.learner_model_provider, elasticities=providers.course_elasticity_provider
         )

@@ -88,6 +88,10 @@ class ModelVersion(models.Model):
     )
     stage = models.CharField(max_length=16, choices=Stage, default=Stage.STAGING)
     selected = models.BooleanField(default=False, help_text="Chosen by the run's selection rule")
+    promotion_note = models.TextField(
+        blank=True,
+        help_text="Why the selection rule's choice was not promoted (the promotion guards that refused it)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("models/", views.registry, name="registry"),
     path("models/<int:pk>/<str:action>/", views.change_stage, name="change_stage"),
     path("data-quality/", views_quality.data_quality, name="data_quality"),
+    path("models/<int:pk>/<str:action>/confirm/", views.confirm_stage_change, name="confirm_stage_change"),
 ]

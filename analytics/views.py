@@ -3,13 +3,20 @@
 from django.contrib import messages
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from analytics import selectors
+from analytics.forms import StageChangeForm
 from analytics.models import ModelVersion, PipelineRun
 from analytics.pipelines.registry import DEFAULT_KIND, UnknownPipeline, trainable_pipelines
 from analytics.services.pipeline import RunInProgress, start_pipeline_run
-from analytics.services.registry import archive_version, promote_version
+from analytics.services.registry import (
+    StageChangePreview,
+    archive_version,
+    preview_stage_change,
+    promote_version,
+)
+from pricing.selectors import active_advice_run
 from tokenecon.errors import TokenEconomyError
 from tokenecon.htmx import render_page
 from tokenecon.permissions import role_required
@@ -57,22 +64,58 @@ def run_report(request, pk: int):
 @role_required("staff")
 def registry(request):
     versions = selectors.model_versions(request.GET.get("name") or None)[:60]
-    return render(request, "analytics/registry.html", {"rows": selectors.comparison_rows(versions)})
+    context = {"rows": selectors.comparison_rows(versions), "advice_run": active_advice_run()}
+    return render(request, "analytics/registry.html", context)
+
+
+STAGE_ACTIONS = ("promote", "archive")
+
+
+def _stage_change(pk: int, action: str) -> tuple[ModelVersion, StageChangePreview]:
+    if action not in STAGE_ACTIONS:
+        raise Http404("Unknown action")
+    version = get_object_or_404(ModelVersion, pk=pk)
+    return version, preview_stage_change(version=version, action=action)
+
+
+def _confirm_page(request, preview: StageChangePreview, form: StageChangeForm, status: int = 200):
+    return render(request, "analytics/stage_confirm.html", {"preview": preview, "form": form}, status=status)
+
+
+@role_required("staff")
+@require_GET
+def confirm_stage_change(request, pk: int, action: str):
+    """What promoting or archiving a version will change, and the form that confirms it."""
+    _, preview = _stage_change(pk, action)
+    return _confirm_page(request, preview, StageChangeForm(empties_production=preview.empties_production))
 
 
 @role_required("staff")
 @require_POST
 def change_stage(request, pk: int, action: str):
-    if action not in ("promote", "archive"):
-        raise Http404("Unknown action")
-    version = get_object_or_404(ModelVersion, pk=pk)
+    """Promote or archive once confirmed; without the confirmation, the confirmation page."""
+    version, preview = _stage_change(pk, action)
+    if "confirm" not in request.POST:
+        return redirect("analytics:confirm_stage_change", pk=pk, action=action)
+    form = StageChangeForm(request.POST, empties_production=preview.empties_production)
+    if not form.is_valid():
+        return _confirm_page(request, preview, form, status=400)
     try:
         if action == "promote":
-            promote_version(version=version)
-            messages.success(request, f"{version.name} v{version.version} is now in production.")
+            promote_version(version=version, user=request.user)
+            left = f"; v{preview.leaving_production.version} archived" if preview.leaving_production else ""
+            recomputed = (
+                f" Price advice for {preview.courses_recomputed} courses is being recomputed."
+                if preview.courses_recomputed
+                else ""
+            )
+            messages.success(
+                request, f"{version.name} v{version.version} is now in production{left}.{recomputed}"
+            )
         else:
-            archive_version(version=version)
-            messages.success(request, f"{version.name} v{version.version} archived.")
+            archive_version(version=version, leave_production_empty=form.cleaned_data["understand"])
+            empty = f" No {version.name} model is in production now." if preview.empties_production else ""
+            messages.success(request, f"{version.name} v{version.version} archived.{empty}")
     except TokenEconomyError as exc:
         messages.error(request, str(exc))
     return redirect("analytics:registry")

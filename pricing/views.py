@@ -21,6 +21,7 @@ from pricing.services.advice import commission_rate, start_advice_recompute
 from pricing.services.forecasts import course_curve, price_range, what_if_at
 from pricing.services.model_source import production_demand
 from pricing.services.price_changes import apply_recommendation, apply_recommendations, dismiss_recommendation
+from pricing.services.staleness import advice_freshness, stale_price_moves_count
 from tokenecon.errors import TokenEconomyError
 from tokenecon.htmx import redirect_page, render_page, wants_fragment
 from tokenecon.models import Course
@@ -39,10 +40,17 @@ def _visible_course(request, code: str) -> Course:
 def _course_page(request, courses) -> dict:
     page = Paginator(courses.order_by("code"), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = selectors.courses_with_advice(courses=courses.filter(pk__in=[c.pk for c in page]))
+    freshness = advice_freshness()
+    freshness.mark(page.object_list)
+    # Stale advice cannot be applied, so it is not counted as advised; the page says how much there is.
+    stale_count = stale_price_moves_count(courses=courses, freshness=freshness)
     return {
         "page": page,
         "course_count": page.paginator.count,
-        "pending_count": selectors.pending_price_moves_count(courses=courses),
+        "pending_count": selectors.pending_price_moves_count(courses=courses) - stale_count,
+        "stale_count": stale_count,
+        "freshness": freshness,
+        "stale_shown": sum(course.advice_stale for course in page.object_list),
     }
 
 
@@ -58,7 +66,7 @@ def teacher_home(request):
 def staff_courses(request):
     """Every course with its advice; staff apply selected advice in bulk or recompute it all."""
     context = _course_page(request, selectors.courses_visible_to(request.user))
-    context["advice_run"] = selectors.active_advice_run()
+    context["advice_run"] = context["freshness"].recompute
     return render(request, "pricing/staff_courses.html", context)
 
 
@@ -72,7 +80,11 @@ def apply_selected_recommendations(request):
         return redirect_page(request, staff_list)
     ids = form.cleaned_data["recommendation"]
     if not form.cleaned_data["confirm"]:
-        context = {"changes": selectors.recommendations_to_confirm(ids=ids), "ids": ids}
+        changes = selectors.recommendations_to_confirm(ids=ids)
+        freshness = advice_freshness()
+        for change in changes:
+            change.stale_reason = freshness.stale_reason(change)
+        context = {"changes": changes, "ids": ids}
         return render(request, "pricing/apply_confirm.html", context)
     decisions = apply_recommendations(ids=ids, user=request.user)
     messages.success(request, f"Applied {sum(d.done for d in decisions)} recommendation(s).")
@@ -86,9 +98,13 @@ def _course_page_context(course: Course, *, asked_price: int | None) -> dict:
     price when None); without a production model that knows the course, ``model_error`` says so."""
     advice = selectors.pending_recommendation(course=course)
     low, high = price_range(course)
+    freshness = advice_freshness()
     context = {
         "course": course,
         "advice": advice,
+        "advice_stale": freshness.is_stale(advice),
+        "advice_stale_reason": freshness.stale_reason(advice),
+        "advice_run": freshness.recompute,
         "strategies": (advice.details.get("strategies", []) if advice else []),
         "history": selectors.price_history(course=course),
         "commission_pct": commission_rate() * 100,

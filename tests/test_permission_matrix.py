@@ -401,6 +401,12 @@ MATRIX: dict[str, list[Probe]] = {
             method="post",
         )
     ],
+    # What promoting or archiving a version changes, before staff confirm it (issue 15, defect 5).
+    "dashboard/models/<int:pk>/<str:action>/confirm/": [
+        Probe("/dashboard/models/{model_version.pk}/promote/confirm/", page("staff")),
+        Probe("/dashboard/models/{model_version.pk}/archive/confirm/", page("staff")),
+        Probe("/dashboard/models/{model_version.pk}/explode/confirm/", page("staff", answer=404)),
+    ],
 }
 # Django admin, by one rule: staff reach every page (200), everyone else is sent to the admin
 # login. The exceptions are keyed by pattern name, or by route for admin's unnamed patterns.

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import time
 
+import joblib
 import numpy as np
 import pandas as pd
 from django.conf import settings
 from sklearn.model_selection import GroupKFold
 
+from analytics.data_quality import timeliness_checks
 from analytics.pipelines.spec import PipelineSpec, StageContext, require_enough, stages_by_name
 from analytics.reports.demand import build_demand_report
-from analytics.services.registry import NewVersion, promote_version, register_model_versions
+from analytics.services.promotion_guards import ProductionComparison, promotion_note, promotion_refusals
+from analytics.services.registry import (
+    NewVersion,
+    artifact_file,
+    production_version,
+    promote_version,
+    register_model_versions,
+)
 from pricing import selectors
 from pricing.ml.artifact import DemandArtifact
 from pricing.ml.demand import (
@@ -85,16 +94,31 @@ def stage_data(ctx: StageContext) -> dict:
     changes = selectors.price_change_frame()
     first, last = selectors.enrollment_window()
     require_enough(title=DEMAND_TITLE, shortfalls=demand_shortfalls(courses, enrollments, changes, params))
+    # The window's timeliness (fresh to its end, no gaps): a failure keeps the model out of production.
+    checks = timeliness_checks(window_daily_enrollments(enrollments))
     ctx.save(
         "tables",
-        {"courses": courses, "enrollments": enrollments, "changes": changes, "first": first, "last": last},
+        {
+            "courses": courses,
+            "enrollments": enrollments,
+            "changes": changes,
+            "first": first,
+            "last": last,
+            "data_checks": [check.as_dict() for check in checks],
+        },
     )
     return {
         "courses": len(courses),
         "enrollments": len(enrollments),
         "price_changes": len(changes),
         "window": [str(first), str(last)],
+        "data_checks_failed": [check.title for check in checks if not check.passed],
     }
+
+
+def window_daily_enrollments(enrollments: pd.DataFrame) -> dict:
+    days = pd.to_datetime(enrollments["enrolled_at"], utc=True).dt.date
+    return {day: int(n) for day, n in days.value_counts().items()}
 
 
 def demand_shortfalls(
@@ -241,7 +265,17 @@ def stage_evaluation(ctx: StageContext) -> dict:
         seed=params["seed"],
     )
     naive = naive_cross_sectional_elasticities(data["panel"])
-    evaluation = {"candidates": candidates, "selected": best, "rule": rule, "naive": naive}
+    evaluation = {
+        "candidates": candidates,
+        "selected": best,
+        "rule": rule,
+        "naive": naive,
+        "promotion": promotion_decision(
+            candidate_r2=candidates[best]["holdout"]["r2"],
+            test=data["test"],
+            data_checks=tables.get("data_checks", []),
+        ),
+    }
     if truth is not None:
         evaluation["selected_truth"] = _truth_scores(final, grid, final_elasticities, truth)
         evaluation["naive_truth_mae"] = float(
@@ -261,6 +295,49 @@ def stage_evaluation(ctx: StageContext) -> dict:
     return {k: v for k, v in evaluation.items() if k != "candidates"} | {
         "candidates": {n: {k: v for k, v in c.items() if k != "intervals"} for n, c in candidates.items()}
     }
+
+
+def promotion_decision(*, candidate_r2: float, test: pd.DataFrame, data_checks: list[dict]) -> dict:
+    """Whether the selected candidate may be promoted (``analytics.services.promotion_guards``)."""
+    weekly = test.groupby("week")["enrollments"].sum()
+    active_weeks = weekly[weekly > 0].index
+    holdout_rows = int(test["week"].isin(active_weeks).sum())
+    comparison = compare_with_production(candidate_r2=candidate_r2, test=test)
+    reasons = promotion_refusals(
+        candidate_r2=candidate_r2,
+        holdout_rows=holdout_rows,
+        holdout_active_weeks=len(active_weeks),
+        failed_data_checks=[check["title"] for check in data_checks if not check["passed"]],
+        comparison=comparison,
+    )
+    return {
+        "promote": not reasons,
+        "reasons": reasons,
+        "holdout_rows": holdout_rows,
+        "holdout_active_weeks": len(active_weeks),
+        "comparison": comparison.as_dict() if comparison else None,
+    }
+
+
+def compare_with_production(*, candidate_r2: float, test: pd.DataFrame) -> ProductionComparison | None:
+    """The production model's held-out R² beside the candidate's: on the same held-out rows when it
+    never trained on them (its data ends before them) and it can score them, else its stored one."""
+    production = production_version(MODEL_NAME)
+    if production is None:
+        return None
+    held_out_from = test["week_start"].min().date() if len(test) else None
+    if production.data_end is not None and held_out_from is not None and production.data_end < held_out_from:
+        try:
+            artifact = joblib.load(artifact_file(production.artifact_path))
+            r2 = holdout_metrics(artifact.model, test)["r2"]
+        except Exception:  # noqa: BLE001 - a model of another form cannot score these rows: say so below
+            r2 = None
+        if r2 is not None and np.isfinite(r2):
+            return ProductionComparison(production.version, float(r2), float(candidate_r2), same_data=True)
+    stored = production.metrics.get("holdout", {}).get("r2")
+    if stored is None:
+        return None
+    return ProductionComparison(production.version, float(stored), float(candidate_r2), same_data=False)
 
 
 def _paired_deviances(trained: dict, data: dict) -> dict[str, PairedDeviances]:
@@ -352,9 +429,17 @@ def stage_report(ctx: StageContext) -> dict:
         )
     registered = register_model_versions(name=MODEL_NAME, versions=versions, run=ctx.run)
     winner = next(v for v in registered if v.selected)
-    promote_version(version=winner)
+    decision = evaluation.get("promotion") or {"promote": True, "reasons": []}
+    if decision["promote"]:
+        promote_version(version=winner, user=ctx.run.created_by)
+    else:
+        # Staging, with the guards' reasons on the version for the registry page.
+        winner.promotion_note = promotion_note(decision["reasons"])
+        winner.save(update_fields=["promotion_note"])
+    in_production = production_version(MODEL_NAME)
     report_json["registered_versions"] = {v.algorithm: v.version for v in registered}
-    report_json["production_version"] = winner.version
+    report_json["production_version"] = in_production.version if in_production else None
+    report_json["promotion"] = {**decision, "version": winner.version, "promoted": decision["promote"]}
     return {"report": report_json, "report_html": report_html}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analytics.services.registry import NoProductionModel, load_production_model
+from analytics.services.registry import NoProductionModel, load_production_model, production_version
 from learners.services.model_source import NoLearnerModel, ProductionModel
 from pricing.services.model_source import NoDemandModel, ProductionDemand, course_rows
 from tokenecon.models import Course
@@ -14,6 +14,11 @@ def demand_provider() -> ProductionDemand:
     except NoProductionModel as exc:
         raise NoDemandModel(str(exc)) from exc
     return ProductionDemand(version=version.version, algorithm=version.algorithm, artifact=artifact)
+
+
+def demand_version_provider() -> int | None:
+    version = production_version("demand")
+    return version.version if version is not None else None
 
 
 def learner_model_provider(name: str) -> ProductionModel:

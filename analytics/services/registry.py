@@ -22,7 +22,10 @@ from django.utils import timezone
 from analytics.jsonable import jsonable
 from analytics.models import ModelVersion, PipelineRun
 from analytics.services.run_progress import artifact_tag
+from pricing.models import PriceRecommendation
+from pricing.services.advice import start_advice_recompute
 from tokenecon.errors import TokenEconomyError
+from tokenecon.models import Course
 
 
 class NoProductionModel(TokenEconomyError):
@@ -91,8 +94,16 @@ def register_model_versions(
     return rows
 
 
-def promote_version(*, version: ModelVersion) -> ModelVersion:
-    """Make this version the production one for its name; the previous one is archived."""
+# The model whose promotion changes the stored price advice (recomputed as a task on promotion).
+DEMAND_MODEL = "demand"
+
+
+def promote_version(*, version: ModelVersion, user=None) -> ModelVersion:
+    """Make this version the production one for its name; the previous one is archived.
+
+    Promoting a demand model queues a recompute of the whole catalog's price advice (an advice run
+    with its progress, ``pricing.services.advice.start_advice_recompute``): until it has finished,
+    advice computed with another version is shown as stale and cannot be applied."""
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
         if not artifact_file(locked.artifact_path).exists():
@@ -100,18 +111,69 @@ def promote_version(*, version: ModelVersion) -> ModelVersion:
         ModelVersion.objects.filter(name=locked.name, stage=ModelVersion.Stage.PRODUCTION).exclude(
             pk=locked.pk
         ).update(stage=ModelVersion.Stage.ARCHIVED)
+        was_production = locked.stage == ModelVersion.Stage.PRODUCTION
         locked.stage = ModelVersion.Stage.PRODUCTION
         locked.promoted_at = timezone.now()
-        locked.save(update_fields=["stage", "promoted_at"])
+        locked.promotion_note = ""
+        locked.save(update_fields=["stage", "promoted_at", "promotion_note"])
+    if locked.name == DEMAND_MODEL and not was_production:
+        start_advice_recompute(user=user)
     return locked
 
 
-def archive_version(*, version: ModelVersion) -> ModelVersion:
+class ProductionWouldBeEmpty(TokenEconomyError):
+    """Archiving the production version leaves its name without one: asked to confirm twice."""
+
+    status_code = 409
+
+
+def archive_version(*, version: ModelVersion, leave_production_empty: bool = False) -> ModelVersion:
+    """Archive a version. Archiving the one in production leaves pages and the API without that
+    model (teachers see no curves, optimisation answers 503), so it needs
+    ``leave_production_empty``: the caller's explicit second confirmation."""
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if locked.stage == ModelVersion.Stage.PRODUCTION and not leave_production_empty:
+            raise ProductionWouldBeEmpty(
+                f"{locked.name} v{locked.version} is in production: archiving it leaves no {locked.name} "
+                "model in production. Promote another version instead, or confirm that production "
+                "is left empty."
+            )
         locked.stage = ModelVersion.Stage.ARCHIVED
         locked.save(update_fields=["stage"])
     return locked
+
+
+@dataclass(frozen=True)
+class StageChangePreview:
+    """What promoting or archiving ``version`` changes, for the confirmation staff see first."""
+
+    version: ModelVersion
+    action: str  # "promote" or "archive"
+    leaving_production: ModelVersion | None  # the version that stops being the production one
+    empties_production: bool  # no version of the name is left in production
+    courses_recomputed: int  # courses whose price advice is recomputed (promoting a demand model)
+    pending_advice: int  # pending advice rows (demand): stale until recomputed, or left model-less
+
+    @property
+    def changes_anything(self) -> bool:
+        if self.action == "promote":
+            return self.version.stage != ModelVersion.Stage.PRODUCTION
+        return self.version.stage != ModelVersion.Stage.ARCHIVED
+
+
+def preview_stage_change(*, version: ModelVersion, action: str) -> StageChangePreview:
+    current = production_version(version.name)
+    demand = version.name == DEMAND_MODEL
+    pending = (
+        PriceRecommendation.objects.filter(status=PriceRecommendation.Status.PENDING).count() if demand else 0
+    )
+    if action == "promote":
+        leaving = current if current is not None and current.pk != version.pk else None
+        recomputed = Course.objects.count() if demand and (current is None or current.pk != version.pk) else 0
+        return StageChangePreview(version, action, leaving, False, recomputed, pending)
+    in_production = current is not None and current.pk == version.pk
+    return StageChangePreview(version, action, version if in_production else None, in_production, 0, pending)
 
 
 def production_version(name: str) -> ModelVersion | None:

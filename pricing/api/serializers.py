@@ -1,9 +1,12 @@
 """Pricing API serializers: explicit input validation and output shapes, nothing else."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from pricing.ml.elasticity import DEMAND_TYPES
 from pricing.models import PriceRecommendation, PricingSettings
+from pricing.services.staleness import AdviceFreshness, advice_freshness
 from tokenecon.api.fields import DatabaseIdField, FiniteFloatField
 from tokenecon.models import CourseCategory, Difficulty
 
@@ -148,6 +151,26 @@ class RecommendationSerializer(serializers.ModelSerializer):
     price_change_pct = serializers.FloatField()
     earnings_change = serializers.FloatField()
     decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+    stale = serializers.SerializerMethodField(
+        help_text="Pending advice computed with a model version that is no longer in production: "
+        "it cannot be applied until the advice is recomputed"
+    )
+    stale_reason = serializers.SerializerMethodField()
+
+    def _freshness(self) -> AdviceFreshness:
+        # Asked once per answer (a list of 50 asks once), on the outermost serializer.
+        root = self.root
+        if not hasattr(root, "_advice_freshness"):
+            root._advice_freshness = advice_freshness()
+        return root._advice_freshness
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_stale(self, recommendation: PriceRecommendation) -> bool:
+        return self._freshness().is_stale(recommendation)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_stale_reason(self, recommendation: PriceRecommendation) -> str:
+        return self._freshness().stale_reason(recommendation)
 
     class Meta:
         model = PriceRecommendation
@@ -176,6 +199,8 @@ class RecommendationSerializer(serializers.ModelSerializer):
             "details",
             "model_version",
             "model_algorithm",
+            "stale",
+            "stale_reason",
             "decided_by",
             "decided_at",
             "created_at",

@@ -16,10 +16,12 @@ from django.utils import timezone
 
 from pricing.ml.confidence import AdviceJudgement, judge_advice
 from pricing.ml.optimizer import (
+    SUPPORT_FACTOR,
     Z_95,
     Guardrails,
     add_intervals,
     expected_enrollments_at,
+    objective_values,
     optimise_prices,
 )
 from pricing.ml.strategies import (
@@ -132,8 +134,9 @@ def recommend_rows(
     enrollments_to_date = np.expm1(rows["log_enrollments_to_date"].to_numpy(dtype=float))
     se = elasticity_se(demand, rows)
     result = add_intervals(result, enrollments_to_date=enrollments_to_date, elasticity_se=se)
+    caps = guardrail_caps(rows, result, demand=demand, rails=rails, objective=objective, commission_rate=rate)
     today = today or timezone.now().date()
-    final_prices, breakdowns, confidences, reasons = [], [], [], []
+    final_prices, breakdowns, confidences, reasons, capped_by = [], [], [], [], []
     for i, row in rows.iterrows():
         r = result.iloc[i]
         optimum = float(r["recommended_price"])
@@ -165,14 +168,29 @@ def recommend_rows(
             min_enrollments_for_advice=config.min_enrollments_for_advice,
             cautious=guardrails_on,
         )
+        cap = caps[i] if judgement.price == optimum else None
         if guardrails_on:
-            judgement = cooled_down(
+            cooled = cooled_down(
                 judgement,
                 current=float(r["current_price"]),
                 changed_on=(changed_on or {}).get(int(row["course_id"])),
                 today=today,
                 cooldown_days=config.cooldown_days,
             )
+            if cooled is not judgement:
+                cap = {
+                    "name": "cool-down",
+                    "text": f"held at {float(r['current_price']):.0f} tokens by the "
+                    f"{config.cooldown_days}-day cool-down after the last price change",
+                }
+            judgement = cooled
+        if cap is not None and cap["name"] != "cool-down":
+            judgement = AdviceJudgement(
+                judgement.confidence,
+                f"{judgement.reason} The model's best price lies beyond: {cap['text']}.",
+                judgement.price,
+            )
+        capped_by.append(cap)
         final_prices.append(judgement.price)
         breakdowns.append([a.as_dict() for a in adjustments])
         confidences.append(judgement.confidence)
@@ -182,6 +200,7 @@ def recommend_rows(
     result["strategies"] = breakdowns
     result["confidence"] = confidences
     result["reason"] = reasons
+    result["guardrail"] = capped_by
     result["code"] = rows["code"].to_numpy()
     result["category"] = rows["category"].astype(str).to_numpy()
     # Where caution kept the current price, the current price's figures apply; where strategies
@@ -211,6 +230,90 @@ def recommend_rows(
     result["model_version"] = demand.version
     result["model_algorithm"] = demand.algorithm
     return result
+
+
+def guardrail_caps(
+    rows: pd.DataFrame,
+    result: pd.DataFrame,
+    *,
+    demand: ProductionDemand,
+    rails: Guardrails,
+    objective: str,
+    commission_rate: float,
+) -> list[dict | None]:
+    """For each course, the guardrail that stopped the optimiser (``{"name", "text"}``), or None:
+    the model's price sits at a bound and the objective still grows 5% beyond it. The bound's
+    guardrail is the one that set it: the step limit, the platform's lowest or highest price, the
+    teacher's floor, or the prices the course has had (the curve is trusted within 1.5x of them)."""
+    current = result["current_price"].to_numpy(dtype=float)
+    price = result["recommended_price"].to_numpy(dtype=float)
+    low = result["lower_bound"].to_numpy(dtype=float)
+    high = result["upper_bound"].to_numpy(dtype=float)
+    probe = np.column_stack([price, low * 0.95, high * 1.05])
+    values = objective_values(
+        objective, probe, expected_enrollments_at(demand.artifact.model, rows, probe), commission_rate
+    )
+    step = rails.max_change_pct
+    floor = rows["floor"].to_numpy(dtype=float)
+    observed_low = rows.get("observed_min_price", pd.Series(np.nan, index=rows.index)).to_numpy(dtype=float)
+    observed_high = rows.get("observed_max_price", pd.Series(np.nan, index=rows.index)).to_numpy(dtype=float)
+    caps: list[dict | None] = []
+    for i in range(len(rows)):
+        at_high = price[i] >= np.floor(high[i]) and values[i, 2] > values[i, 0] * 1.0001
+        at_low = price[i] <= np.ceil(low[i]) and values[i, 1] > values[i, 0] * 1.0001
+        if high[i] - low[i] < 1 or not (at_high or at_low):
+            caps.append(None)
+            continue
+        if at_high:
+            options = [
+                (
+                    "platform ceiling",
+                    rails.max_price,
+                    f"capped at {rails.max_price:.0f} tokens, the platform's highest price",
+                )
+            ]
+            if step is not None:
+                options.append(
+                    ("step limit", current[i] * (1 + step / 100), f"capped at +{step:.0f}% by the step limit")
+                )
+            if not np.isnan(observed_high[i]):
+                options.append(
+                    (
+                        "observed prices",
+                        max(observed_high[i] * SUPPORT_FACTOR, current[i]),
+                        f"capped at {high[i]:.0f} tokens: the demand curve is trusted only up to "
+                        f"{SUPPORT_FACTOR:g}x the highest price this course has had",
+                    )
+                )
+            name, _, text = min(options, key=lambda option: option[1])
+        else:
+            options = [
+                (
+                    "platform floor",
+                    rails.min_price,
+                    f"held at {rails.min_price:.0f} tokens, the platform's lowest price",
+                )
+            ]
+            if not np.isnan(floor[i]):
+                options.append(
+                    ("teacher's floor", floor[i], f"held at the teacher's floor of {floor[i]:.0f} tokens")
+                )
+            if step is not None:
+                options.append(
+                    ("step limit", current[i] * (1 - step / 100), f"capped at −{step:.0f}% by the step limit")
+                )
+            if not np.isnan(observed_low[i]):
+                options.append(
+                    (
+                        "observed prices",
+                        min(observed_low[i] / SUPPORT_FACTOR, current[i]),
+                        f"held at {low[i]:.0f} tokens: the demand curve is trusted only down to the "
+                        f"lowest price this course has had divided by {SUPPORT_FACTOR:g}",
+                    )
+                )
+            name, _, text = max(options, key=lambda option: option[1])
+        caps.append({"name": name, "text": text})
+    return caps
 
 
 def cooled_down(
@@ -279,6 +382,8 @@ def _stored_recommendation(r: dict) -> PriceRecommendation:
             "strategies": r["strategies"],
             "bounds": [float(r["lower_bound"]), float(r["upper_bound"])],
             "intervals": {k: float(r[k]) for k in INTERVAL_COLUMNS},
+            # The guardrail that held the price back from the model's best, if one did.
+            "guardrail": r.get("guardrail"),
         },
     )
 

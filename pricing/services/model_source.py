@@ -29,11 +29,24 @@ class ProductionDemand:
 
 
 _provider: Callable[[], ProductionDemand] | None = None
+# The production version's number alone (one indexed query, no artifact read), for pages that
+# only need to know whether stored advice came from the production model.
+_version_provider: Callable[[], int | None] | None = None
 
 
 def set_demand_provider(provider: Callable[[], ProductionDemand]) -> None:
     global _provider
     _provider = provider
+
+
+def set_demand_version_provider(provider: Callable[[], int | None]) -> None:
+    global _version_provider
+    _version_provider = provider
+
+
+def production_demand_version() -> int | None:
+    """The version number of the demand model in production, or None when none is."""
+    return _version_provider() if _version_provider is not None else None
 
 
 def production_demand() -> ProductionDemand:

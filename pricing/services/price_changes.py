@@ -14,6 +14,7 @@ from django.utils import timezone
 from pricing.errors import NotAdvisable, PricingError
 from pricing.models import PriceRecommendation
 from pricing.services.advice import guardrails
+from pricing.services.staleness import stale_refusal
 from tokenecon.errors import TokenEconomyError
 from tokenecon.models import Course, PriceChange, PriceChangeSource
 
@@ -62,6 +63,9 @@ def apply_recommendation(*, recommendation: PriceRecommendation, user) -> PriceC
         )
         if locked.status != PriceRecommendation.Status.PENDING:
             raise NotAdvisable(f"This recommendation is {locked.status}; only pending ones can be applied.")
+        stale = stale_refusal(model_version=locked.model_version)
+        if stale:
+            raise NotAdvisable(stale)
         course = locked.course
         if course.price_tokens != locked.current_price_tokens:
             raise NotAdvisable(

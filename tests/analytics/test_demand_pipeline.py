@@ -9,9 +9,11 @@ from django.urls import reverse
 from analytics.models import ModelVersion, PipelineRun
 from analytics.services.pipeline import start_pipeline_run
 from analytics.services.registry import clear_model_cache
+from pricing.models import AdviceRun
 from tests.factories import LearnerFactory, StaffFactory, TeacherFactory
 from tests.helpers import api_client_for, signed_in
 from tests.pricing.db_world import load_synthetic_world
+from tokenecon.models import Course
 from tokenecon.staticfiles import PLOTLY_JS_STATIC
 
 pytestmark = pytest.mark.django_db
@@ -79,17 +81,46 @@ def test_models_api_lists_versions_with_metrics_for_staff_only(trained_run):
     assert teacher.get("/api/v1/models/").status_code == 403
 
 
-def test_promote_and_archive_from_the_registry_page(client, trained_run):
-    signed_in(client, StaffFactory())
+def test_promote_and_archive_from_the_registry_page_ask_for_confirmation_first(client, trained_run):
+    staff = StaffFactory()
+    signed_in(client, staff)
+    production = ModelVersion.objects.get(name="demand", stage="production")
     other = ModelVersion.objects.filter(name="demand").exclude(stage="production").first()
-    client.post(reverse("analytics:change_stage", args=[other.pk, "promote"]))
+    promote = reverse("analytics:change_stage", args=[other.pk, "promote"])
+    confirm_page = reverse("analytics:confirm_stage_change", args=[other.pk, "promote"])
+
+    # A bare POST (an old form, a script) changes nothing and is sent to the confirmation.
+    response = client.post(promote)
+    assert (response.status_code, response["Location"]) == (302, confirm_page)
+    other.refresh_from_db()
+    assert other.stage != "production"
+    page = client.get(confirm_page).content.decode()
+    assert f"demand v{production.version} ({production.algorithm}) leaves production" in page
+    assert f"Price advice for {Course.objects.count()} courses is recomputed" in page
+
+    assert client.post(promote, {"confirm": "1"}).status_code == 302
     other.refresh_from_db()
     assert other.stage == "production"
     assert ModelVersion.objects.filter(name="demand", stage="production").count() == 1
-    client.post(reverse("analytics:change_stage", args=[other.pk, "archive"]))
+    # The recompute with the new model, queued by the promotion.
+    assert AdviceRun.objects.filter(status="queued", started_by=staff).count() == 1
+
+    # Archiving the production model leaves production empty: a second confirmation is needed.
+    archive = reverse("analytics:change_stage", args=[other.pk, "archive"])
+    page = client.get(reverse("analytics:confirm_stage_change", args=[other.pk, "archive"])).content.decode()
+    assert "No demand model will be in production" in page and 'name="understand"' in page
+    refused = client.post(archive, {"confirm": "1"})
+    assert refused.status_code == 400
+    assert "tick the box" in refused.content.decode()
+    other.refresh_from_db()
+    assert other.stage == "production"
+    assert client.post(archive, {"confirm": "1", "understand": "1"}).status_code == 302
     other.refresh_from_db()
     assert other.stage == "archived"
     assert client.post(reverse("analytics:change_stage", args=[other.pk, "explode"])).status_code == 404
+    assert (
+        client.get(reverse("analytics:confirm_stage_change", args=[other.pk, "explode"])).status_code == 404
+    )
 
 
 @pytest.mark.parametrize("path", ["/dashboard/models/", "/dashboard/runs/1/", "/dashboard/runs/1/report/"])

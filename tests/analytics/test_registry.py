@@ -5,6 +5,7 @@ from analytics.models import ModelVersion
 from analytics.services.registry import (
     NewVersion,
     NoProductionModel,
+    ProductionWouldBeEmpty,
     archive_version,
     clear_model_cache,
     load_production_model,
@@ -66,6 +67,10 @@ def test_without_a_production_version_loading_is_a_clear_error():
     with pytest.raises(NoProductionModel, match="No demand model is in production"):
         load_production_model("demand")
     promote_version(version=a)
-    archive_version(version=a)
+    # Archiving the production version needs the caller's second confirmation.
+    with pytest.raises(ProductionWouldBeEmpty, match="archiving it leaves no demand model in production"):
+        archive_version(version=a)
+    load_production_model("demand")
+    archive_version(version=a, leave_production_empty=True)
     with pytest.raises(NoProductionModel):
         load_production_model("demand")

@@ -14,7 +14,8 @@ from django.core.management import call_command
 
 from analytics.services.pipeline import start_pipeline_run
 from analytics.services.registry import clear_model_cache
-from pricing.services.advice import compute_recommendations
+from pricing.models import AdviceRun
+from pricing.services.advice import run_advice_recompute
 from tests.pricing.synthetic import synthetic_tables
 from tokenecon.models import Course, Enrollment, Learner, PriceChange, Teacher
 
@@ -100,8 +101,13 @@ def trained_world(*, seed: int, n_courses: int = 60, weeks: int = 30, advice: bo
     clear_model_cache()
     run = start_pipeline_run(kind="demand", sync=True, params={"bootstrap_reps": 2, "cv_folds": 2})
     assert run.status == "succeeded", run.error
-    if advice:
-        compute_recommendations()
+    # The promotion queued an advice recompute (no worker runs it in tests): run it here, as a
+    # worker would, or drop it when the world is to have no advice.
+    for queued in AdviceRun.objects.filter(status=AdviceRun.Status.QUEUED):
+        if advice:
+            run_advice_recompute(run_id=queued.pk)
+        else:
+            queued.delete()
     try:
         yield run
     finally:

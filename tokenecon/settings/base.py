@@ -170,6 +170,16 @@ TOKEN_PACKS = [
     {"code": "regular", "tokens": 1200, "price": Decimal("110.00")},
     {"code": "big", "tokens": 3000, "price": Decimal("250.00")},
 ]
+# Promotion guards of a retrained demand model (issue 15, defect 3): the training data must be fresh
+# (its last DATA_FRESHNESS_DAYS days average at least DATA_FRESHNESS_MIN_SHARE of the window's usual
+# daily enrollments) and have no gap (DATA_GAP_MIN_DAYS or more days in a row without one), the
+# held-out weeks enough rows and weeks with enrollments, and the candidate must not score below the
+# production model on held-out data (nor a negative R²); otherwise it is registered as staging.
+DATA_FRESHNESS_DAYS = int(env_str("DATA_FRESHNESS_DAYS", "14"))
+DATA_FRESHNESS_MIN_SHARE = float(env_str("DATA_FRESHNESS_MIN_SHARE", "0.25"))
+DATA_GAP_MIN_DAYS = int(env_str("DATA_GAP_MIN_DAYS", "3"))
+PROMOTION_MIN_HOLDOUT_ROWS = int(env_str("PROMOTION_MIN_HOLDOUT_ROWS", "200"))
+PROMOTION_MIN_HOLDOUT_WEEKS = int(env_str("PROMOTION_MIN_HOLDOUT_WEEKS", "4"))
 
 # --- REST API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
