@@ -1,11 +1,11 @@
 from django.urls import path
 
-from pricing import views
+from pricing import views, views_earnings
 
 app_name = "pricing"
 urlpatterns = [
     path("", views.teacher_home, name="teacher_home"),
-    path("earnings/", views.earnings, name="earnings"),
+    path("earnings/", views_earnings.earnings, name="earnings"),
     path("courses/", views.staff_courses, name="staff_courses"),
     path("courses/apply-selected/", views.apply_selected_recommendations, name="apply_selected"),
     path("recommendations/compute/", views.compute_recommendations_now, name="compute_recommendations"),
@@ -14,4 +14,7 @@ urlpatterns = [
     path("courses/<str:code>/what-if/", views.course_what_if, name="course_what_if"),
     path("courses/<str:code>/apply/", views.apply_course_recommendation, name="apply_recommendation"),
     path("courses/<str:code>/dismiss/", views.dismiss_course_recommendation, name="dismiss_recommendation"),
+    path("earnings/payout/", views_earnings.payout_request, name="payout_request"),
+    path("earnings/statement/", views_earnings.statement, name="statement"),
+    path("earnings/statement.csv", views_earnings.statement_csv, name="statement_csv"),
 ]
