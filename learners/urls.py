@@ -1,6 +1,6 @@
 from django.urls import path
 
-from learners import views
+from learners import views, views_statements
 
 app_name = "learners"
 urlpatterns = [
@@ -13,4 +13,5 @@ urlpatterns = [
     path("offers/<int:pk>/", views.use_offer, name="use_offer"),
     path("recommended/", views.suggestions, name="recommendations"),
     path("my-courses/", views.my_courses, name="my_courses"),
+    path("wallet/statement.csv", views_statements.wallet_statement_csv, name="wallet_statement"),
 ]

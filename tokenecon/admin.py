@@ -254,4 +254,4 @@ class EntryAdmin(ReadOnlyAdmin):
     list_select_related = ["transfer", "account", "account__owner"]
 
 
-from tokenecon import admin_import  # noqa: E402, F401 - registers the CSV import view
+from tokenecon import admin_import, admin_payouts  # noqa: E402, F401 - register their admin views
