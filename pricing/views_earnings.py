@@ -19,10 +19,11 @@ from pricing.charts import earnings_figure
 from pricing.forms_earnings import PayoutRequestForm
 from tokenecon.errors import TokenEconomyError
 from tokenecon.htmx import redirect_page, render_page
+from tokenecon.models import PayoutRequest
 from tokenecon.permissions import role_required
 from tokenecon.selectors import teacher_overview
 from tokenecon.services.payout_providers import payout_provider
-from tokenecon.services.payouts import minimum_tokens, request_payout
+from tokenecon.services.payouts import minimum_tokens, request_payout, scoped_key
 from tokenecon.services.rates import tokens_to_money
 from tokenecon.services.statements import (
     next_release,
@@ -97,23 +98,42 @@ def payout_request(request):
     form = _payout_form(overview["balances"], request.POST)
     page = "pricing/earnings_payout.html"
     fragment = "pricing/partials/payout_panel.html"
+    if request.POST.get("confirm") and _already_requested(teacher, request.POST.get("key", "")):
+        # A second submit of a confirmed request: the service replays it (or refuses another amount).
+        return _request(request, teacher, overview, form, amount=request.POST.get("amount_tokens", ""))
     if not form.is_valid():
         context = _payout_panel_context(overview, form)
         return render_page(request, page, context, fragment=fragment, status=400, fragment_status=200)
     if not form.cleaned_data.get("confirm"):
         context = _payout_panel_context(overview, form, confirming=True)
         return render_page(request, page, context, fragment=fragment)
+    return _request(request, teacher, overview, form, amount=form.cleaned_data["amount_tokens"])
+
+
+def _already_requested(teacher, key: str) -> bool:
+    return (
+        bool(key.strip())
+        and PayoutRequest.objects.filter(idempotency_key=scoped_key(teacher, key.strip())).exists()
+    )
+
+
+def _request(request, teacher, overview: dict, form: PayoutRequestForm, *, amount):
     try:
+        if not isinstance(amount, int):
+            amount = int(amount) if str(amount).isascii() and str(amount).isdigit() else amount
         payout = request_payout(
-            teacher=teacher,
-            amount_tokens=form.cleaned_data["amount_tokens"],
-            idempotency_key=form.cleaned_data["key"],
+            teacher=teacher, amount_tokens=amount, idempotency_key=request.POST.get("key", "")
         )
     except TokenEconomyError as exc:
         form.add_error(None, str(exc))
         context = _payout_panel_context(overview, form)
         return render_page(
-            request, page, context, fragment=fragment, status=exc.status_code, fragment_status=200
+            request,
+            "pricing/earnings_payout.html",
+            context,
+            fragment="pricing/partials/payout_panel.html",
+            status=exc.status_code,
+            fragment_status=200,
         )
     messages.success(
         request,
