@@ -94,6 +94,15 @@ def _insufficient(amount_tokens: int, available: int) -> PayoutRefused:
     )
 
 
+def _replay_or_refuse(key: str, amount: int, refusal: PayoutRefused) -> PayoutRequest:
+    """A retry racing its own first request can find the tokens gone because that request took
+    them: it replays the first request then; a request of its own is refused."""
+    existing = PayoutRequest.objects.filter(idempotency_key=key).first()
+    if existing is None:
+        raise refusal
+    return _replay(existing, amount)
+
+
 def request_payout(
     *, teacher: Teacher, amount_tokens: int, idempotency_key: str, at: datetime | None = None
 ) -> PayoutRequest:
@@ -107,7 +116,7 @@ def request_payout(
     release_due(teacher=teacher, now=when)  # release on read: what has cleared is available
     available, hold = available_of(teacher), hold_of(teacher)
     if amount > available.balance_tokens:
-        raise _insufficient(amount, available.balance_tokens)
+        return _replay_or_refuse(key, amount, _insufficient(amount, available.balance_tokens))
     try:
         with transaction.atomic(durable=True):
             payout = PayoutRequest.objects.create(
@@ -131,7 +140,7 @@ def request_payout(
             return payout
     except InsufficientTokens as exc:
         # Another request took the tokens between the check and the hold: nothing was written.
-        raise _insufficient(amount, exc.balance_tokens) from None
+        return _replay_or_refuse(key, amount, _insufficient(amount, exc.balance_tokens))
     except IntegrityError:
         # The same key at the same moment: the first request won, this one replays it.
         existing = PayoutRequest.objects.filter(idempotency_key=key).first()
