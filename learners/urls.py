@@ -1,6 +1,6 @@
 from django.urls import path
 
-from learners import views, views_statements
+from learners import views, views_coupons, views_statements
 
 app_name = "learners"
 urlpatterns = [
@@ -14,4 +14,14 @@ urlpatterns = [
     path("recommended/", views.suggestions, name="recommendations"),
     path("my-courses/", views.my_courses, name="my_courses"),
     path("wallet/statement.csv", views_statements.wallet_statement_csv, name="wallet_statement"),
+    path("courses/<str:code>/coupon/", views_coupons.apply_coupon, name="apply_coupon"),
+]
+# Buying token packs (learners/views_payments.py).
+from learners import views_payments  # noqa: E402
+
+urlpatterns += [
+    path("wallet/packs/<str:pack>/", views_payments.buy_pack, name="buy_pack"),
+    path("wallet/orders/<int:pk>/", views_payments.order_detail, name="order_detail"),
+    path("wallet/orders/<int:pk>/pay/", views_payments.pay_order, name="pay_order"),
+    path("wallet/orders/<int:pk>/cancel/", views_payments.cancel_pending_order, name="cancel_order"),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pricing import views, views_earnings
+from pricing import views, views_coupons, views_earnings
 
 app_name = "pricing"
 urlpatterns = [
@@ -17,4 +17,7 @@ urlpatterns = [
     path("earnings/payout/", views_earnings.payout_request, name="payout_request"),
     path("earnings/statement/", views_earnings.statement, name="statement"),
     path("earnings/statement.csv", views_earnings.statement_csv, name="statement_csv"),
+    path("coupons/", views_coupons.coupons, name="coupons"),
+    path("coupons/new/", views_coupons.coupon_new, name="coupon_new"),
+    path("coupons/<int:pk>/deactivate/", views_coupons.coupon_deactivate, name="coupon_deactivate"),
 ]
