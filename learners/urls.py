@@ -1,6 +1,6 @@
 from django.urls import path
 
-from learners import views, views_coupons, views_refunds
+from learners import views, views_coupons, views_refunds, views_statements
 
 app_name = "learners"
 urlpatterns = [
@@ -13,6 +13,7 @@ urlpatterns = [
     path("offers/<int:pk>/", views.use_offer, name="use_offer"),
     path("recommended/", views.suggestions, name="recommendations"),
     path("my-courses/", views.my_courses, name="my_courses"),
+    path("wallet/statement.csv", views_statements.wallet_statement_csv, name="wallet_statement"),
     path("courses/<str:code>/coupon/", views_coupons.apply_coupon, name="apply_coupon"),
     path("my-courses/<int:pk>/refund/", views_refunds.refund_enrollment, name="refund_enrollment"),
 ]

@@ -3,19 +3,22 @@ the courses, advice and earnings the teacher portal and the pricing API show."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
-from django.db.models import Count, F, Max, Min, Q, QuerySet
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 
 from pricing.models import AdviceRun, PriceRecommendation, PricingSettings
 from tokenecon.models import (
+    TEACHER_KINDS,
     AccountKind,
     Course,
     Enrollment,
     EnrollmentStatus,
     Entry,
+    PayoutRequest,
     PriceChange,
+    Teacher,
     TransferKind,
 )
 
@@ -162,11 +165,17 @@ def price_history(*, course: Course, limit: int = 50) -> list[PriceChange]:
     )
 
 
+# Moves between a teacher's own accounts (pending -> available -> hold and back): not earnings.
+INTERNAL_TEACHER_KINDS = (TransferKind.RELEASE, TransferKind.PAYOUT_REQUEST, TransferKind.PAYOUT_RETURN)
+
+
 def teacher_earnings_by_week(*, user) -> pd.DataFrame:
-    """Earnings credited and paid out per week from the teacher's ledger entries, with the cumulative
-    earnings (credits less refunds, before payouts)."""
+    """Earnings credited and paid out per week from the teacher's ledger entries (all three of
+    their accounts; moves between them left out), with the cumulative earnings (credits less
+    refunds, before payouts)."""
     rows = (
-        Entry.objects.filter(account__owner=user, account__kind=AccountKind.TEACHER_EARNINGS)
+        Entry.objects.filter(account__owner=user, account__kind__in=TEACHER_KINDS)
+        .exclude(transfer__kind__in=INTERNAL_TEACHER_KINDS)
         .values_list("transfer__created_at", "transfer__kind", "amount_tokens")
         .order_by("transfer__created_at")
     )
@@ -197,6 +206,77 @@ def payouts_of_user(user) -> QuerySet[Entry]:
         .select_related("transfer")
         .order_by("-transfer__created_at", "-transfer_id")
     )
+
+
+def payout_requests_of(teacher: Teacher) -> QuerySet[PayoutRequest]:
+    """The teacher's payout requests, newest first, with their status."""
+    return PayoutRequest.objects.filter(teacher=teacher).order_by("-requested_at", "-id")
+
+
+def pending_enrollments(*, teacher: Teacher, window_days: int):
+    """The teacher's enrollments whose share is still pending, soonest to clear first, each with
+    the tokens pending (``pending_tokens``) and when they clear (``clears_at``)."""
+    rows = (
+        Enrollment.objects.filter(course__teacher=teacher, released_at__isnull=True)
+        .exclude(status=EnrollmentStatus.REFUNDED)
+        .annotate(
+            pending_tokens=Sum(
+                "transfers__entries__amount_tokens",
+                filter=Q(
+                    transfers__kind=TransferKind.PURCHASE,
+                    transfers__entries__account__kind=AccountKind.TEACHER_PENDING,
+                ),
+            )
+        )
+        .filter(pending_tokens__gt=0)
+        .select_related("course")
+        .order_by("enrolled_at", "id")
+    )
+    window = timedelta(days=window_days)
+    for row in rows:
+        row.clears_at = row.enrolled_at + window
+        yield row
+
+
+def course_earnings(*, teacher: Teacher) -> list[dict]:
+    """Per course of the teacher's: sales, tokens earned (their share), refunded, net, and how
+    much of it is still pending, from the ledger."""
+    sums = (
+        Entry.objects.filter(
+            account__owner_id=teacher.user_id,
+            account__kind__in=TEACHER_KINDS,
+            transfer__kind__in=[TransferKind.PURCHASE, TransferKind.REFUND, TransferKind.RELEASE],
+            transfer__enrollment__isnull=False,
+        )
+        .values("transfer__enrollment__course_id")
+        .annotate(
+            earned=Sum("amount_tokens", filter=Q(transfer__kind=TransferKind.PURCHASE)),
+            refunded=Sum("amount_tokens", filter=Q(transfer__kind=TransferKind.REFUND)),
+            pending=Sum("amount_tokens", filter=Q(account__kind=AccountKind.TEACHER_PENDING)),
+        )
+    )
+    by_course = {row["transfer__enrollment__course_id"]: row for row in sums}
+    sales = dict(
+        Enrollment.objects.filter(course__teacher=teacher)
+        .values("course_id")
+        .annotate(n=Count("id", filter=~Q(status=EnrollmentStatus.REFUNDED)))
+        .values_list("course_id", "n")
+    )
+    result = []
+    for course in Course.objects.filter(teacher=teacher).order_by("code"):
+        row = by_course.get(course.pk, {})
+        earned, refunded = row.get("earned") or 0, -(row.get("refunded") or 0)
+        result.append(
+            {
+                "course": course,
+                "sales": sales.get(course.pk, 0),
+                "earned": earned,
+                "refunded": refunded,
+                "net": earned - refunded,
+                "pending": row.get("pending") or 0,
+            }
+        )
+    return result
 
 
 def last_price_change_days(*, course_ids: list[int]) -> dict[int, date]:

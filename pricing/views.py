@@ -1,5 +1,5 @@
 """Teacher portal pages: my courses with price advice, a course's demand and revenue curves with
-the what-if slider, applying or dismissing advice, earnings, and the staff's list with the
+the what-if slider, applying or dismissing advice, and the staff's list with the
 background recompute of the advice. htmx fragments come from the same views
 (``tokenecon.htmx.render_page``). Teachers open their own courses, staff every course; learners
 get 403."""
@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from pricing import selectors
-from pricing.charts import curve_figures, earnings_figure
+from pricing.charts import curve_figures
 from pricing.forms import BulkDecisionForm, DecisionForm, WhatIfForm
 from pricing.models import AdviceRun, PriceRecommendation
 from pricing.services.advice import commission_rate, start_advice_recompute
@@ -215,18 +215,3 @@ def advice_run_status(request, run_id: int):
     return render_page(
         request, "pricing/advice_run.html", {"run": run}, fragment="pricing/partials/advice_run.html"
     )
-
-
-@role_required("teacher")
-def earnings(request):
-    user = request.user
-    weekly = selectors.teacher_earnings_by_week(user=user)
-    total_earned, total_paid = selectors.teacher_earnings_totals(weekly=weekly)
-    context = {
-        **teacher_overview(teacher=user.teacher),
-        "payouts": Paginator(selectors.payouts_of_user(user), PAGE_SIZE).get_page(request.GET.get("page")),
-        "total_earned": total_earned,
-        "total_paid": total_paid,
-        "chart": earnings_figure(weekly) if not weekly.empty else None,
-    }
-    return render(request, "pricing/earnings.html", context)

@@ -407,6 +407,42 @@ MATRIX: dict[str, list[Probe]] = {
         Probe("/dashboard/models/{model_version.pk}/archive/confirm/", page("staff")),
         Probe("/dashboard/models/{model_version.pk}/explode/confirm/", page("staff", answer=404)),
     ],
+    # --- teacher money (issue 16): earnings, payouts, statements -------------------------------
+    # An empty payout form (no key, no amount) is refused on the page for teachers.
+    "teacher/earnings/payout/": [Probe("/teacher/earnings/payout/", page(*TEACHERS, answer=400), "post")],
+    "teacher/earnings/statement/": [
+        Probe("/teacher/earnings/statement/", page(*TEACHERS)),
+        Probe("/teacher/earnings/statement/?month=2026-13", page(*TEACHERS, answer=400)),
+    ],
+    "teacher/earnings/statement.csv": [Probe("/teacher/earnings/statement.csv", page(*TEACHERS))],
+    "learner/wallet/statement.csv": [Probe("/learner/wallet/statement.csv", page(*LEARNERS))],
+    "dashboard/payouts/": [Probe("/dashboard/payouts/", page("staff"))],
+    # Nothing selected: staff are sent back to the queue.
+    "dashboard/payouts/approve/": [
+        Probe("/dashboard/payouts/approve/", page("staff", answer=Redirect("/dashboard/payouts/")), "post")
+    ],
+    # The world has no payout request: staff reach the lookup (404).
+    "dashboard/payouts/<int:pk>/reject/": [
+        Probe("/dashboard/payouts/999999/reject/", page("staff", answer=404), "post", {"reason": "x"})
+    ],
+    "api/v1/payouts/": [
+        api_probe("/api/v1/payouts/", api(*TEACHERS, "staff")),
+        # Teachers are told what is missing; staff do not request payouts.
+        api_probe("/api/v1/payouts/", api(*TEACHERS, answer=400), method="post", data={}),
+    ],
+    "api/v1/payouts/<int:pk>/approve/": [
+        api_probe("/api/v1/payouts/999999/approve/", api("staff", answer=404), method="post", data={})
+    ],
+    "api/v1/payouts/<int:pk>/reject/": [
+        api_probe(
+            "/api/v1/payouts/999999/reject/", api("staff", answer=404), method="post", data={"reason": "x"}
+        )
+    ],
+    "api/v1/earnings/": [
+        # Staff must name the teacher (400); a teacher gets their own summary.
+        api_probe("/api/v1/earnings/", api(*TEACHERS, staff=400)),
+        api_probe("/api/v1/earnings/?teacher={teacher.pk}", api("teacher", "staff", other_teacher=404)),
+    ],
 }
 # Django admin, by one rule: staff reach every page (200), everyone else is sent to the admin
 # login. The exceptions are keyed by pattern name, or by route for admin's unnamed patterns.
@@ -451,6 +487,9 @@ ADMIN_REFUSED = {
     "admin:tokenecon_topuporder_delete",
     "admin:tokenecon_paymentevent_add",
     "admin:tokenecon_paymentevent_delete",
+    # Payout requests are made by teachers and decided by actions, never typed in or deleted.
+    "admin:tokenecon_payoutrequest_add",
+    "admin:tokenecon_payoutrequest_delete",
 }
 ADMIN_METHODS = {"admin:logout": "post"}
 # Logging out of the admin (a POST): non-staff are sent to the admin index (and from there to its

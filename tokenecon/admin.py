@@ -261,3 +261,6 @@ from tokenecon import admin_import  # noqa: E402, F401 - registers the CSV impor
 
 # isort: split
 from tokenecon import admin_payments  # noqa: E402, F401 - registers top-up orders and payment events
+
+# isort: split
+from tokenecon import admin_payouts  # noqa: E402, F401 - registers the payout requests

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet, Sum
 
 from tokenecon.models import (
+    TEACHER_KINDS,
     Account,
     AccountKind,
     Course,
@@ -12,9 +13,12 @@ from tokenecon.models import (
     EnrollmentStatus,
     Entry,
     Learner,
+    PayoutRequest,
+    PayoutStatus,
     Teacher,
     Transfer,
 )
+from tokenecon.services.earnings import available_of, hold_of, pending_of, release_due, teacher_balances
 from tokenecon.services.rates import tokens_to_money
 
 
@@ -90,6 +94,13 @@ def learners_visible_to(user) -> QuerySet[Learner]:
 
 
 def accounts_of_user(user) -> QuerySet[Account]:
+    """The user's token accounts by kind. A teacher always has their three (pending, available,
+    held for payout), with what has cleared released first, so the API shows where each token is."""
+    teacher = getattr(user, "teacher", None) if user.is_authenticated else None
+    if teacher is not None:
+        release_due(teacher=teacher)
+        for account_of in (pending_of, available_of, hold_of):
+            account_of(teacher)
     return Account.objects.filter(owner=user).order_by("kind")
 
 
@@ -111,12 +122,17 @@ def teacher_overview(*, teacher: Teacher) -> dict:
     courses = Course.objects.filter(teacher=teacher).annotate(
         live_enrollments=Count("enrollments", filter=~Q(enrollments__status=EnrollmentStatus.REFUNDED))
     )
-    earnings = balance_of_user(teacher.user, AccountKind.TEACHER_EARNINGS)
+    # Release on read: what has cleared the refund window shows as available, never as pending.
+    balances = teacher_balances(teacher)
     return {
         "teacher": teacher,
         "courses": courses.order_by("code"),
-        "earnings_tokens": earnings,
-        "earnings_money": tokens_to_money(earnings),
+        "balances": balances,
+        # The teacher's available earnings (what a payout can be requested from).
+        "earnings_tokens": balances.available,
+        "earnings_money": tokens_to_money(balances.available),
+        "pending_tokens": balances.pending,
+        "held_tokens": balances.held,
     }
 
 
@@ -144,7 +160,12 @@ def platform_overview() -> dict:
         "transfer_count": Transfer.objects.count(),
         "tokens_issued": -(by_kind.get(AccountKind.PLATFORM_TREASURY) or 0),
         "tokens_in_wallets": by_kind.get(AccountKind.LEARNER_WALLET) or 0,
-        "tokens_owed_to_teachers": by_kind.get(AccountKind.TEACHER_EARNINGS) or 0,
+        # Pending, available and held for payout: every token teachers have earned and not been paid.
+        "tokens_owed_to_teachers": sum(by_kind.get(kind) or 0 for kind in TEACHER_KINDS),
+        "teacher_pending_tokens": by_kind.get(AccountKind.TEACHER_PENDING) or 0,
+        "teacher_available_tokens": by_kind.get(AccountKind.TEACHER_EARNINGS) or 0,
+        "teacher_held_tokens": by_kind.get(AccountKind.TEACHER_PAYOUT_HOLD) or 0,
+        "payouts_requested": PayoutRequest.objects.filter(status=PayoutStatus.REQUESTED).count(),
         "platform_revenue_tokens": revenue,
         "platform_revenue_money": tokens_to_money(revenue),
     }

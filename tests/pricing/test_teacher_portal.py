@@ -20,9 +20,11 @@ from tests.factories import (
 )
 from tests.helpers import signed_in
 from tests.pricing.db_world import trained_world as priced_world
-from tokenecon.models import Account, AccountKind, Course, PriceChange, Teacher
-from tokenecon.services.accounts import pay_out_teacher, top_up_wallet
+from tokenecon.models import Course, PriceChange, Teacher
+from tokenecon.services.accounts import top_up_wallet
+from tokenecon.services.earnings import release_due
 from tokenecon.services.enrollment import purchase_course
+from tokenecon.services.payouts import approve_payout, request_payout
 from tokenecon.staticfiles import PLOTLY_JS_STATIC
 
 pytestmark = pytest.mark.django_db
@@ -368,19 +370,23 @@ def test_course_page_without_a_model_says_so(client, world, monkeypatch):
     assert "No production version of demand." in response.content.decode()
 
 
-def test_earnings_page_shows_weekly_cumulative_earnings_and_payouts(client, world):
+def test_earnings_page_shows_weekly_cumulative_earnings_and_payouts(client, world, settings):
+    settings.TOKEN_PAYOUT_MIN_TOKENS = 1
     teacher, course = world["teacher"], world["course"]
-    Account.objects.get_or_create(kind=AccountKind.TEACHER_EARNINGS, owner=teacher.user)
     for i, when in enumerate([datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 10, tzinfo=UTC)]):
         learner = LearnerFactory()
         top_up_wallet(learner=learner, amount_tokens=1000, idempotency_key=f"top-up-{i}", at=when)
         purchase_course(
             learner=learner, course=course, idempotency_key=f"buy-{i}", at=when + timedelta(hours=1)
         )
-    pay_out_teacher(teacher=teacher, amount_tokens=50, idempotency_key="payout-1", memo="March payout")
+    # The refund window passes, the teacher asks for 50 tokens and staff pay them.
+    release_due(now=datetime(2026, 4, 1, tzinfo=UTC), teacher=teacher)
+    payout = request_payout(teacher=teacher, amount_tokens=50, idempotency_key="payout-1")
+    approve_payout(payout, by=StaffFactory(), reference="March payout")
     body = signed_in(client, teacher.user).get(reverse("pricing:earnings")).content.decode()
     assert 'id="earnings-chart"' in body and "Cumulative earnings" in body
-    assert "March payout" in body and "-50" in body
+    assert "March payout" in body and "Paid" in body
+    assert "50 tokens" in body.split('data-testid="paid"')[1].split("</div>")[0]
     earned = 2 * course.price_tokens - 2 * round(course.price_tokens * 0.2)
     assert (
         abs(int(body.split("Earned to date")[1].split("tokens")[0].split(">")[-1].replace(",", "")) - earned)

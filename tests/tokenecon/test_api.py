@@ -64,12 +64,18 @@ def test_wallet_shows_only_the_callers_accounts_and_transfers():
 
 
 def test_teacher_wallet_is_the_earnings_account():
+    """A teacher's wallet is where their tokens are: available, held for payout and pending
+    (a sale's share stays pending for the refund window)."""
     course = CourseFactory(price_tokens=50)
     learner = LearnerFactory()
     top_up_wallet(learner=learner, amount_tokens=50, idempotency_key="t")
     purchase_course(learner=learner, course=course, idempotency_key="p")
     wallet = api_client_for(course.teacher.user).get("/api/v1/wallet/").json()
-    assert [(a["kind"], a["balance_tokens"]) for a in wallet] == [("teacher_earnings", 40)]
+    assert [(a["kind"], a["balance_tokens"]) for a in wallet] == [
+        ("teacher_earnings", 0),
+        ("teacher_payout_hold", 0),
+        ("teacher_pending", 40),
+    ]
 
 
 def test_token_authentication_works(learner):

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from tokenecon.api import coupons, views
+from tokenecon.api import coupons, payouts, views
 
 router = DefaultRouter()
 router.register("courses", views.CourseViewSet, basename="course")
@@ -10,6 +10,10 @@ urlpatterns = [
     path("wallet/", views.WalletView.as_view(), name="wallet"),
     path("wallet/transfers/", views.WalletTransfersView.as_view(), name="wallet-transfers"),
     path("", include(router.urls)),
+    path("payouts/", payouts.PayoutListCreateView.as_view(), name="payouts"),
+    path("payouts/<int:pk>/approve/", payouts.PayoutApproveView.as_view(), name="payout-approve"),
+    path("payouts/<int:pk>/reject/", payouts.PayoutRejectView.as_view(), name="payout-reject"),
+    path("earnings/", payouts.EarningsView.as_view(), name="earnings"),
     path("coupons/", coupons.CouponListView.as_view(), name="coupons"),
     path("coupons/validate/", coupons.ValidateCouponView.as_view(), name="coupons-validate"),
     path("coupons/<int:pk>/", coupons.CouponDetailView.as_view(), name="coupon-detail"),
