@@ -11,4 +11,5 @@ urlpatterns = [
     path("models/", views.registry, name="registry"),
     path("models/<int:pk>/<str:action>/", views.change_stage, name="change_stage"),
     path("data-quality/", views_quality.data_quality, name="data_quality"),
+    path("data-quality/rerun/", views_quality.rerun_data_quality, name="rerun_data_quality"),
 ]

@@ -312,6 +312,14 @@ MATRIX: dict[str, list[Probe]] = {
             data={"learner_id": "{learner.pk}", "course_id": "{draft.code}"},
         ),
     ],
+    "dashboard/data-quality/rerun/": [
+        Probe(
+            "/dashboard/data-quality/rerun/",
+            page("staff", answer=Redirect("/dashboard/data-quality/")),
+            "post",
+        ),
+        Probe("/dashboard/data-quality/rerun/", roles(405)),
+    ],
 }
 # Django admin, by one rule: staff reach every page (200), everyone else is sent to the admin
 # login. The exceptions are keyed by pattern name, or by route for admin's unnamed patterns.

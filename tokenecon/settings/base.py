@@ -309,3 +309,9 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_str("EMAIL_USE_TLS", "0") == "1"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Token Economy <no-reply@localhost>")
+
+# --- Health (/health/): worker heartbeats instead of pings ---------------------------------------
+# Each Celery worker writes its heartbeat row this often; /health/ counts a worker as up while its
+# last beat is younger than HEALTH_WORKER_STALE_S (three missed beats by default).
+HEALTH_HEARTBEAT_S = float(env_str("HEALTH_HEARTBEAT_S", "10"))
+HEALTH_WORKER_STALE_S = float(env_str("HEALTH_WORKER_STALE_S", str(3 * HEALTH_HEARTBEAT_S)))
