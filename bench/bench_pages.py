@@ -103,6 +103,11 @@ teacher = course.teacher.user
 learner = (get_user_model().objects.filter(username="learner").first()
            or Learner.objects.order_by("pk").first().user)
 staff = get_user_model().objects.filter(is_staff=True).order_by("pk").first()
+try:  # the first visit ever of the data-quality page: no stored result (where results are stored)
+    from analytics.models import DataQualitySnapshot
+    DataQualitySnapshot.objects.all().delete()
+except ImportError:
+    pass
 print(json.dumps({
     "cookie": settings.SESSION_COOKIE_NAME,
     "staff": session_for(staff), "teacher": session_for(teacher), "learner": session_for(learner),
@@ -132,7 +137,8 @@ def pages(fx: dict) -> list[tuple[str, str, str | None]]:
         ("teacher home", "/teacher/", "teacher"),
         ("teacher course page", f"/teacher/courses/{code}/", "teacher"),
         ("staff dashboard", "/dashboard/", "staff"),
-        ("data quality", "/dashboard/data-quality/", "staff"),
+        ("data quality (first visit ever)", "/dashboard/data-quality/", "staff"),
+        ("data quality (stored result)", "/dashboard/data-quality/", "staff"),
         ("/health/", "/health/", None),
     ]
 
@@ -230,11 +236,33 @@ def _row(name: str, path: str, status: int, start_s: float, first_s: float, warm
     }
 
 
+def start_worker(env: dict, folder: Path) -> subprocess.Popen:
+    """A Celery worker (so /health/ can be ok), once it says it is ready."""
+    log = folder / "pages-worker.log"
+    handle = log.open("w")
+    worker = subprocess.Popen(
+        [str(BIN / "celery"), "-A", "tokenecon", "worker", "--pool=solo", "--loglevel=INFO"]
+        + ["-n", "bench-pages@localhost", "--without-gossip", "--without-mingle"],
+        cwd=ROOT,
+        env={**env, "DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"},
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 90
+    while " ready." not in log.read_text():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the Celery worker did not start:\n{log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    time.sleep(1)
+    return worker
+
+
 def measure(env: dict, folder: Path, *, warm: int) -> dict:
     fx = fixture(env)
     rows = []
     for name, path, role in pages(fx):
         cookie = f"{fx['cookie']}={fx[role]}" if role else None
+        worker = start_worker(env, folder) if path == "/health/" else None
         server = start_server(env, folder)
         try:
             start_s = wait_for_port()
@@ -242,6 +270,8 @@ def measure(env: dict, folder: Path, *, warm: int) -> dict:
             warm_s = [get(path, cookie)[0] for _ in range(warm)]
         finally:
             stop_server(server)
+            if worker is not None:
+                stop_server(worker)
         rows.append(_row(name, path, status, start_s, first_s, warm_s))
     for username, password in DEMO_LOGINS:
         server = start_server(env, folder)
@@ -260,13 +290,13 @@ def _ms(value: float | None) -> str:
 
 def print_table(result: dict) -> None:
     heads = f"{'status':>7}{'start s':>9}{'first ms':>10}{'warm p50 ms':>13}{'warm max ms':>13}"
-    print(f"\n{'page':<30}{heads}  goal")
+    print(f"\n{'page':<34}{heads}  goal")
     for r in result["pages"]:
         goal_s = HEALTH_GOAL_S if r["path"] == "/health/" else FIRST_PAGE_GOAL_S
         worst = max(r["first_s"], r["warm_max_s"]) if r["path"] == "/health/" else r["first_s"]
         verdict = f"{'ok' if worst < goal_s else 'MISSED'} (< {goal_s * 1000:.0f} ms)"
         print(
-            f"{r['page']:<30}{r['status']:>7}{r['start_s']:>9.1f}{_ms(r['first_s']):>10}"
+            f"{r['page']:<34}{r['status']:>7}{r['start_s']:>9.1f}{_ms(r['first_s']):>10}"
             f"{_ms(r['warm_median_s']):>13}{_ms(r['warm_max_s']):>13}  {verdict}"
         )
     print(

@@ -315,3 +315,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Token Economy <no-reply@loca
 # last beat is younger than HEALTH_WORKER_STALE_S (three missed beats by default).
 HEALTH_HEARTBEAT_S = float(env_str("HEALTH_HEARTBEAT_S", "10"))
 HEALTH_WORKER_STALE_S = float(env_str("HEALTH_WORKER_STALE_S", str(3 * HEALTH_HEARTBEAT_S)))
+
+# --- Start-up warm-up (tokenecon/wsgi.py) ---------------------------------------------------------
+# What web processes load before serving (URLconf, templates, production models, the suggestion
+# state) so first requests are not slow; WARM_UP_AT_START=0 (or empty) skips it.
+WARM_UP_AT_START = env_str("WARM_UP_AT_START", "analytics.services.warmup.warm_up")
+if WARM_UP_AT_START in ("0", "false", "no"):
+    WARM_UP_AT_START = ""
