@@ -1,14 +1,13 @@
-"""Learner portal forms: validation and messages for top-ups, catalog filters and enrolling."""
+"""Learner portal forms: validation and messages for catalog filters and enrolling (buying token
+packs: ``forms_payments``)."""
 
 from __future__ import annotations
 
 import uuid
 
 from django import forms
-from django.conf import settings
 from django.core.validators import RegexValidator
 
-from tokenecon.forms_fields import AsciiIntegerField
 from tokenecon.models import CourseCategory, Difficulty
 
 SEARCH_MAX_LENGTH = 100
@@ -29,48 +28,6 @@ class FormTokenField(forms.CharField):
         kwargs.setdefault("validators", [form_token_validator])
         kwargs.setdefault("error_messages", {"required": "This form has expired; reload the page."})
         super().__init__(max_length=32, **kwargs)
-
-
-def top_up_amount_field() -> forms.IntegerField:
-    """The amount a learner may buy at once: at most ``TOKEN_TOP_UP_MAX_TOKENS`` (read per form,
-    so the setting can change without a restart), in ASCII digits only; the 24-hour cap is the
-    service's to check."""
-    most = settings.TOKEN_TOP_UP_MAX_TOKENS
-    return AsciiIntegerField(
-        label="Tokens to buy",
-        min_value=1,
-        max_value=most,
-        error_messages={
-            "required": "Say how many tokens to buy.",
-            "invalid": "Enter a whole number of tokens, like 250.",
-            "min_value": "Buy at least 1 token.",
-            "max_value": f"Buy at most {most:,} tokens at a time.",
-        },
-        widget=forms.NumberInput(attrs={"min": 1, "max": most, "step": 1}),
-    )
-
-
-class TopUpForm(forms.Form):
-    form_token = FormTokenField()
-    next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=300)
-
-    field_order = ["amount_tokens", "form_token", "next"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["amount_tokens"] = top_up_amount_field()
-        self.order_fields(self.field_order)
-
-    @classmethod
-    def new(cls, *, asked_amount: str | None, next_url: str) -> TopUpForm:
-        """A fresh form, pre-filled with the amount a link asked for when it is one this form
-        would accept (a shortfall message links here with the tokens missing)."""
-        initial = {"form_token": new_form_token(), "next": next_url}
-        try:
-            initial["amount_tokens"] = top_up_amount_field().clean(asked_amount)
-        except forms.ValidationError:
-            pass
-        return cls(initial=initial)
 
 
 class CatalogFilterForm(forms.Form):

@@ -5,12 +5,14 @@ scoring and course suggestions."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pandas as pd
 from django.db.models import Avg, Count, F, Max, Q, QuerySet
 from django.utils import timezone
 
 from learners.models import Offer
+from tokenecon.errors import CouponRefused
 from tokenecon.models import (
     AccountKind,
     Course,
@@ -22,6 +24,7 @@ from tokenecon.models import (
     LearnerActivity,
 )
 from tokenecon.selectors import catalog_courses
+from tokenecon.services.coupons import CouponQuote, normalise_code, quote_coupon
 from tokenecon.services.rates import discounted_price_tokens
 
 # --- offers and the learner's price ----------------------------------------------------------------
@@ -71,6 +74,79 @@ def price_with_offer(*, course: Course, offer: Offer | None) -> int:
     if offer is None:
         return course.price_tokens
     return discounted_price_tokens(list_price_tokens=course.price_tokens, discount_pct=offer.discount_pct)
+
+
+@dataclass(frozen=True)
+class PriceChoice:
+    """The learner's price on a course with a code they typed and their best offer: the two are
+    not stacked, the lower price wins (the offer on a tie: it uses no coupon), and ``message``
+    says which was applied. ``refusal`` is why the code cannot be used (then the offer or the
+    list price applies)."""
+
+    course: Course
+    code: str
+    offer: Offer | None
+    offer_price: int | None
+    quote: CouponQuote | None
+    refusal: str
+    applied: str  # "coupon", "offer" or "list"
+
+    @property
+    def price(self) -> int:
+        if self.applied == "coupon":
+            return self.quote.price_tokens
+        if self.applied == "offer":
+            return self.offer_price
+        return self.course.price_tokens
+
+    @property
+    def applied_offer(self) -> Offer | None:
+        return self.offer if self.applied == "offer" else None
+
+    @property
+    def applied_code(self) -> str:
+        return self.quote.code if self.applied == "coupon" else ""
+
+    @property
+    def message(self) -> str:
+        if self.quote is None:
+            return ""
+        code, coupon_price = self.quote.code, self.quote.price_tokens
+        if self.offer is not None:
+            which = "the code" if self.applied == "coupon" else "the offer"
+            return (
+                f"Your code {code} gives {coupon_price:,} tokens; your personal offer gives"
+                f" {self.offer_price:,}: we applied {which}."
+            )
+        return (
+            f"Code {code}: {self.quote.label}, you pay {coupon_price:,} tokens"
+            f" instead of {self.quote.list_price_tokens:,}."
+        )
+
+
+def price_choice(*, learner: Learner, course: Course, code: str = "") -> PriceChoice:
+    """What the learner pays for the course with ``code`` (may be empty) and their best offer."""
+    offer = best_offer_for(learner=learner, course=course)
+    offer_price = price_with_offer(course=course, offer=offer) if offer is not None else None
+    quote, refusal = None, ""
+    if normalise_code(code):
+        try:
+            quote = quote_coupon(code=code, course=course, learner=learner)
+        except CouponRefused as exc:
+            refusal = str(exc)
+    if quote is not None and (offer_price is None or quote.price_tokens < offer_price):
+        applied = "coupon"
+    else:
+        applied = "offer" if offer is not None else "list"
+    return PriceChoice(
+        course=course,
+        code=normalise_code(code),
+        offer=offer,
+        offer_price=offer_price,
+        quote=quote,
+        refusal=refusal,
+        applied=applied,
+    )
 
 
 def owned_course_ids(*, learner: Learner, courses: Iterable[Course] | None = None) -> set[int]:

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
-from learners.forms import CatalogFilterForm, EnrollForm, TopUpForm, new_form_token
+from learners.forms import CatalogFilterForm, new_form_token
 from learners.models import Offer
 from learners.selectors import (
     best_offer_for,
@@ -27,20 +27,27 @@ from learners.selectors import (
     live_enrollment,
     live_enrollments,
     offers_of_learner,
+    price_choice,
     price_with_offer,
     priced_courses,
     usable_offers,
     with_ratings,
 )
-from learners.services.enrolling import PriceChanged, enroll_learner, form_idempotency_key
+from learners.services.enrolling import PriceChanged, enroll_learner
 from learners.services.offers import OfferNotUsable
 from learners.services.suggestions import suggest_courses
-from tokenecon.errors import AlreadyEnrolled, IdempotencyConflict, InsufficientTokens, TokenEconomyError
+from learners.views_coupons import CouponCodeForm, CouponEnrollForm
+from tokenecon.errors import (
+    AlreadyEnrolled,
+    CouponRefused,
+    InsufficientTokens,
+    TokenEconomyError,
+)
 from tokenecon.htmx import redirect_page, render_page
 from tokenecon.models import AccountKind, Course, EnrollmentStatus, Learner
 from tokenecon.permissions import role_required
 from tokenecon.selectors import balance_of_user, entries_of_user, search_courses
-from tokenecon.services.accounts import top_up_wallet
+from tokenecon.services.payments import smallest_pack_covering, token_packs
 from tokenecon.services.rates import tokens_to_money
 
 CATALOG_PAGE_SIZE = 20
@@ -94,56 +101,34 @@ def learner_home(request):
 # --- wallet --------------------------------------------------------------------------------------
 
 
-def _wallet_context(request, learner: Learner, form: TopUpForm) -> dict:
+WALLET_ORDERS_SHOWN = 5
+
+
+@role_required("learner")
+@require_GET
+def wallet(request):
+    """Balance, the token packs on sale (each opens its confirmation, ``views_payments``), the
+    learner's latest orders and the history. ``?amount=N`` (a course's shortfall link) points at
+    the cheapest pack that covers N; ``?next=`` is carried to the order's result page."""
+    learner = _learner(request)
     balance = _balance(learner)
     entries = Paginator(entries_of_user(learner.user), WALLET_PAGE_SIZE).get_page(request.GET.get("page"))
-    return {
+    asked = request.GET.get("amount", "")
+    needed = int(asked) if asked.isascii() and asked.isdigit() and 0 < int(asked) <= 10**9 else None
+    context = {
         "section": "wallet",
         "balance_tokens": balance,
         "balance_money": tokens_to_money(balance),
         "entries": entries,
-        "form": form,
+        "packs": token_packs(),
+        "needed_tokens": needed,
+        "suggested_pack": smallest_pack_covering(needed) if needed else None,
+        "next_url": _safe_next(request, request.GET.get("next")) or "",
+        "orders": learner.top_up_orders.all()[:WALLET_ORDERS_SHOWN],
         "token_price": tokens_to_money(1),
         "currency": settings.TOKEN_CURRENCY,
     }
-
-
-@role_required("learner")
-@require_http_methods(["GET", "POST"])
-def wallet(request):
-    learner = _learner(request)
-    if request.method == "POST":
-        form = TopUpForm(request.POST)
-        if form.is_valid():
-            amount = form.cleaned_data["amount_tokens"]
-            key = form_idempotency_key(
-                learner=learner, action="top-up", form_token=form.cleaned_data["form_token"]
-            )
-            try:
-                top_up_wallet(
-                    learner=learner, amount_tokens=amount, idempotency_key=key, learner_initiated=True
-                )
-            except IdempotencyConflict:
-                form.add_error(None, "This form was already used for another amount; reload the page.")
-            except TokenEconomyError as exc:
-                form.add_error(None, str(exc))
-            else:
-                balance = _balance(learner)
-                messages.success(request, f"Added {amount:,} tokens. Your balance is now {balance:,} tokens.")
-                url = _safe_next(request, form.cleaned_data.get("next")) or reverse("learners:wallet")
-                return redirect_page(request, url)
-        return render_page(
-            request,
-            "learners/wallet.html",
-            _wallet_context(request, learner, form),
-            fragment="learners/partials/top_up_form.html",
-            status=400,
-            fragment_status=200,
-        )
-    form = TopUpForm.new(
-        asked_amount=request.GET.get("amount"), next_url=_safe_next(request, request.GET.get("next")) or ""
-    )
-    return render(request, "learners/wallet.html", _wallet_context(request, learner, form))
+    return render(request, "learners/wallet.html", context)
 
 
 # --- catalog -------------------------------------------------------------------------------------
@@ -182,22 +167,32 @@ def course_detail(request, code: str):
         "short_by": max(0, price - balance),
         "enrollment": live_enrollment(learner=learner, course=course),
         "on_sale": course.status == Course.Status.PUBLISHED,
+        "coupon_form": CouponCodeForm(),
     }
     return render(request, "learners/course_detail.html", context)
 
 
-def _render_confirm(request, learner: Learner, course: Course, *, status: int = 200, **extra) -> HttpResponse:
-    """The confirmation (price, offer, balance after) with a fresh form, and any notice or error;
-    htmx swaps only 2xx answers, so the panel comes back as 200 and carries the error itself."""
-    offer = best_offer_for(learner=learner, course=course)
-    price = price_with_offer(course=course, offer=offer)
+def _render_confirm(
+    request, learner: Learner, course: Course, *, status: int = 200, coupon_code: str = "", **extra
+) -> HttpResponse:
+    """The confirmation (price with the coupon or offer applied, balance after) with a fresh form,
+    and any notice or error; htmx swaps only 2xx answers, so the panel comes back as 200 and
+    carries the error itself."""
+    choice = price_choice(learner=learner, course=course, code=coupon_code)
+    offer, price = choice.applied_offer, choice.price
     balance = _balance(learner)
-    form = EnrollForm(
-        initial={"form_token": new_form_token(), "price_tokens": price, "offer": offer.pk if offer else None}
+    form = CouponEnrollForm(
+        initial={
+            "form_token": new_form_token(),
+            "price_tokens": price,
+            "offer": offer.pk if offer else None,
+            "coupon": choice.applied_code,
+        }
     )
     context = {
         "section": "catalog",
         "course": course,
+        "choice": choice,
         "offer": offer,
         "my_price": price,
         "balance_tokens": balance,
@@ -229,9 +224,9 @@ def enroll(request, code: str):
     if request.method == "GET":
         if live_enrollment(learner=learner, course=course) is not None:
             return _to_course(request, course)
-        return _render_confirm(request, learner, course)
+        return _render_confirm(request, learner, course, coupon_code=request.GET.get("coupon", "")[:64])
 
-    form = EnrollForm(request.POST)
+    form = CouponEnrollForm(request.POST)
     if not form.is_valid():
         # A tampered or stale form: a fresh confirmation with the reason, nothing charged.
         return _render_confirm(
@@ -250,15 +245,22 @@ def enroll(request, code: str):
             course=course,
             confirmed_price_tokens=form.cleaned_data["price_tokens"],
             form_token=form.cleaned_data["form_token"],
+            coupon_code=form.cleaned_data["coupon"],
         )
     except AlreadyEnrolled:
         messages.info(request, f"You are enrolled in {course.code} {course.title}.")
         return _to_course(request, course)
     except PriceChanged as exc:
-        return _render_confirm(request, learner, course, status=exc.status_code, notice=str(exc))
+        code = form.cleaned_data["coupon"]
+        return _render_confirm(
+            request, learner, course, status=exc.status_code, notice=str(exc), coupon_code=code
+        )
     except InsufficientTokens as exc:
         shortfall = {"needed": exc.needed_tokens, "available": exc.balance_tokens}
         return _render_confirm(request, learner, course, status=exc.status_code, shortfall=shortfall)
+    except CouponRefused as exc:
+        notice = f"{exc} Nothing was charged; here is the price without the code."
+        return _render_confirm(request, learner, course, status=exc.status_code, notice=notice)
     except OfferNotUsable as exc:
         notice = f"{exc} Here is the price without it."
         return _render_confirm(request, learner, course, status=exc.status_code, notice=notice)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pricing import views
+from pricing import views, views_coupons
 
 app_name = "pricing"
 urlpatterns = [
@@ -14,4 +14,7 @@ urlpatterns = [
     path("courses/<str:code>/what-if/", views.course_what_if, name="course_what_if"),
     path("courses/<str:code>/apply/", views.apply_course_recommendation, name="apply_recommendation"),
     path("courses/<str:code>/dismiss/", views.dismiss_course_recommendation, name="dismiss_recommendation"),
+    path("coupons/", views_coupons.coupons, name="coupons"),
+    path("coupons/new/", views_coupons.coupon_new, name="coupon_new"),
+    path("coupons/<int:pk>/deactivate/", views_coupons.coupon_deactivate, name="coupon_deactivate"),
 ]

@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.factories import (
     AdviceRunFactory,
+    CouponFactory,
     CourseFactory,
     EnrollmentFactory,
     LearnerActivityFactory,
@@ -28,6 +29,7 @@ from tests.factories import (
     PricingSettingsFactory,
     StaffFactory,
     TeacherFactory,
+    TopUpOrderFactory,
 )
 
 ROLES = ("anonymous", "learner", "other_learner", "teacher", "other_teacher", "staff")
@@ -110,6 +112,9 @@ def build_world() -> dict:
         "activity": LearnerActivityFactory(learner=learner),
         "pricing_settings": PricingSettingsFactory(),
         "group": Group.objects.create(name="reviewers"),
+        "coupon": CouponFactory(course=course, code="WORLD20"),
+        # A demo-provider order of "learner" awaiting payment (buying token packs).
+        "top_up_order": TopUpOrderFactory(learner=learner),
     }
 
 

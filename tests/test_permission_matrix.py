@@ -162,8 +162,8 @@ MATRIX: dict[str, list[Probe]] = {
     "learner/": [Probe("/learner/", page(*LEARNERS))],
     "learner/wallet/": [
         Probe("/learner/wallet/", page(*LEARNERS)),
-        # An empty top-up form is refused on the page.
-        Probe("/learner/wallet/", page(*LEARNERS, answer=400), "post"),
+        # Tokens are bought as packs (its own pages below); the wallet itself only shows.
+        Probe("/learner/wallet/", page(*LEARNERS, answer=405), "post"),
     ],
     "learner/courses/": [Probe("/learner/courses/", page(*LEARNERS))],
     "learner/courses/<str:code>/": [
@@ -312,6 +312,78 @@ MATRIX: dict[str, list[Probe]] = {
             data={"learner_id": "{learner.pk}", "course_id": "{draft.code}"},
         ),
     ],
+    # --- coupons (issue 16) ---------------------------------------------------------------------
+    "teacher/coupons/": [Probe("/teacher/coupons/", page(*TEACHERS))],
+    "teacher/coupons/new/": [
+        Probe("/teacher/coupons/new/", page(*TEACHERS)),
+        # An empty form is refused on the page.
+        Probe("/teacher/coupons/new/", page(*TEACHERS, answer=400), "post"),
+    ],
+    # The coupon is the teacher's: they are sent back to the list, another teacher gets 404.
+    "teacher/coupons/<int:pk>/deactivate/": [
+        Probe(
+            "/teacher/coupons/{coupon.pk}/deactivate/",
+            page("teacher", answer=Redirect("/teacher/coupons/"), other_teacher=404),
+            "post",
+        )
+    ],
+    "learner/courses/<str:code>/coupon/": [
+        Probe("/learner/courses/{course.code}/coupon/", page(*LEARNERS), "post", {"coupon": "{coupon.code}"}),
+        # No code: a form error.
+        Probe("/learner/courses/{course.code}/coupon/", page(*LEARNERS, answer=400), "post"),
+        Probe("/learner/courses/{draft.code}/coupon/", page(*LEARNERS, answer=404), "post", {"coupon": "X"}),
+    ],
+    "api/v1/coupons/": [
+        api_probe("/api/v1/coupons/", api(*TEACHERS, "staff")),
+        # An empty body is refused with the fields named.
+        api_probe("/api/v1/coupons/", api(*TEACHERS, "staff", answer=400), method="post", data={}),
+    ],
+    "api/v1/coupons/validate/": [
+        api_probe(
+            "/api/v1/coupons/validate/",
+            api(*LEARNERS),
+            method="post",
+            data={"code": "{coupon.code}", "course": "{course.code}"},
+        ),
+        api_probe("/api/v1/coupons/validate/", api(*LEARNERS, answer=400), method="post", data={}),
+    ],
+    "api/v1/coupons/<int:pk>/": [
+        api_probe("/api/v1/coupons/{coupon.pk}/", api("teacher", "staff", other_teacher=404)),
+    ],
+    # --- buying token packs (learners/views_payments.py) -----------------------------------------
+    "learner/wallet/packs/<str:pack>/": [
+        Probe("/learner/wallet/packs/regular/", page(*LEARNERS)),
+        Probe("/learner/wallet/packs/no-such-pack/", page(*LEARNERS, answer=404)),
+        # An empty confirmation (no form token) is refused on the page, nothing ordered.
+        Probe("/learner/wallet/packs/regular/", page(*LEARNERS, answer=400), "post"),
+    ],
+    "learner/wallet/orders/<int:pk>/": [
+        Probe("/learner/wallet/orders/{top_up_order.pk}/", page("learner", other_learner=404))
+    ],
+    "learner/wallet/orders/<int:pk>/pay/": [
+        Probe("/learner/wallet/orders/{top_up_order.pk}/pay/", page("learner", other_learner=404)),
+        # An empty card form is refused on the page; another learner's order is a 404.
+        Probe(
+            "/learner/wallet/orders/{top_up_order.pk}/pay/",
+            page("learner", answer=400, other_learner=404),
+            "post",
+        ),
+    ],
+    "learner/wallet/orders/<int:pk>/cancel/": [
+        Probe(
+            "/learner/wallet/orders/{top_up_order.pk}/cancel/",
+            page("learner", answer=Redirect("/learner/wallet/"), other_learner=404),
+            "post",
+        ),
+        Probe(
+            "/learner/wallet/orders/{top_up_order.pk}/cancel/", page("learner", answer=405, other_learner=405)
+        ),
+    ],
+    # Stripe's webhook is public (its signature is the proof): without one it is a 400 for everyone.
+    "payments/stripe/webhook/": [
+        Probe("/payments/stripe/webhook/", roles(400), "post"),
+        Probe("/payments/stripe/webhook/", roles(405)),
+    ],
     "dashboard/data-quality/rerun/": [
         Probe(
             "/dashboard/data-quality/rerun/",
@@ -353,10 +425,17 @@ ADMIN_REFUSED = {
     "admin:analytics_pipelinerun_add",
     "admin:learners_offer_add",
     "admin:learners_learnerscore_add",
+    # Redemptions refer to a coupon: it is deactivated, never deleted.
+    "admin:tokenecon_coupon_delete",
     # django-axes records login attempts itself; the admin only reads them.
     "admin:axes_accessattempt_add",
     "admin:axes_accesslog_add",
     "admin:axes_accessfailurelog_add",
+    # Top-up orders and payment events are written by the payment service only.
+    "admin:tokenecon_topuporder_add",
+    "admin:tokenecon_topuporder_delete",
+    "admin:tokenecon_paymentevent_add",
+    "admin:tokenecon_paymentevent_delete",
 }
 ADMIN_METHODS = {"admin:logout": "post"}
 # Logging out of the admin (a POST): non-staff are sent to the admin index (and from there to its

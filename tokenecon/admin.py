@@ -254,4 +254,8 @@ class EntryAdmin(ReadOnlyAdmin):
     list_select_related = ["transfer", "account", "account__owner"]
 
 
+from tokenecon import admin_coupons as _coupon_admin  # noqa: E402, F401 - registers the coupon admin
 from tokenecon import admin_import  # noqa: E402, F401 - registers the CSV import view
+
+# isort: split
+from tokenecon import admin_payments  # noqa: E402, F401 - registers top-up orders and payment events

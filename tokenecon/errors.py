@@ -74,3 +74,14 @@ class WebhookRejected(TokenEconomyError):
     """A provider webhook with a bad signature or an unreadable body."""
 
     status_code = 400
+
+
+class CouponInvalid(TokenEconomyError):
+    """A coupon's fields break a rule (a bad code, percentage, window or scope); ``errors`` names
+    each field with its message, for a form or an API 400."""
+
+    status_code = 400
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__(" ".join(f"{name}: {message}" for name, message in errors.items()))

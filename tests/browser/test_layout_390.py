@@ -124,7 +124,13 @@ def test_every_main_page_fits_a_390px_phone(live_server, browser, world):
             "/learner/recommended/",
             "/learner/my-courses/",
         ],
-        "teacher": ["/teacher/", "/teacher/earnings/", f"/teacher/courses/{code}/"],
+        "teacher": [
+            "/teacher/",
+            "/teacher/earnings/",
+            f"/teacher/courses/{code}/",
+            "/teacher/coupons/",
+            "/teacher/coupons/new/",
+        ],
         "staff": [
             "/dashboard/",
             "/dashboard/models/",

@@ -1,6 +1,7 @@
-"""The learner portal pages: who may open what, the wallet's top-up, the catalog's search and
-filters (with htmx partials), the course page's offer price, enrolling through the ledger (with
-an offer, without, short of tokens, twice), offers, recommendations and my courses."""
+"""The learner portal pages: who may open what, the wallet (its packs:
+test_portal_payments.py), the catalog's search and filters (with htmx partials), the course
+page's offer price, enrolling through the ledger (with an offer, without, short of tokens,
+twice), offers, recommendations and my courses."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -132,7 +133,8 @@ def test_wallet_shows_balance_money_and_history(client, funded):
     assert response.context["balance_tokens"] == 500
     assert response.context["balance_money"] == Decimal("50.00")
     assert "Top-up" in response.content.decode()
-    assert len(response.context["form"]["form_token"].value()) == 32
+    # Tokens are bought as packs (tests/learners/test_portal_payments.py).
+    assert [p.code for p in response.context["packs"]] == ["starter", "regular", "big"]
 
 
 def test_wallet_history_paginates(client, funded):
@@ -151,73 +153,6 @@ def test_catalog_pager_links_keep_the_search_and_have_one_question_mark(client, 
     html = client.get(reverse("learners:catalog") + "?q=python").content.decode()
     assert 'href="?q=python&amp;page=2"' in html
     assert "??" not in html
-
-
-def test_top_up_adds_tokens_and_a_double_submit_charges_once(client, funded):
-    data = {"amount_tokens": "250", "form_token": TOKEN}
-    first = client.post(reverse("learners:wallet"), data)
-    assert first.status_code == 302 and first["Location"] == reverse("learners:wallet")
-    second = client.post(reverse("learners:wallet"), data)
-    assert second.status_code == 302
-    assert balance(funded) == 750
-    assert Transfer.objects.filter(kind=TransferKind.TOP_UP).count() == 2  # the fixture's and this one
-    assert_ledger_consistent()
-
-
-def test_top_up_goes_back_to_a_safe_next_page_only(client, funded, course):
-    course_url = reverse("learners:course_detail", args=[course.code])
-    data = {"amount_tokens": "5", "form_token": TOKEN, "next": course_url}
-    assert client.post(reverse("learners:wallet"), data)["Location"] == course_url
-    data = {"amount_tokens": "5", "form_token": OTHER_TOKEN, "next": "https://evil.example/"}
-    assert client.post(reverse("learners:wallet"), data)["Location"] == reverse("learners:wallet")
-
-
-def test_top_up_form_reused_for_another_amount_is_refused(client, funded):
-    client.post(reverse("learners:wallet"), {"amount_tokens": "10", "form_token": TOKEN})
-    response = client.post(reverse("learners:wallet"), {"amount_tokens": "20", "form_token": TOKEN})
-    assert response.status_code == 400
-    assert "already used" in response.content.decode()
-    assert balance(funded) == 510
-
-
-@pytest.mark.parametrize(
-    ("amount", "message"),
-    [
-        ("0", "at least 1 token"),
-        ("-5", "at least 1 token"),
-        ("abc", "whole number"),
-        ("2.5", "whole number"),
-        ("", "how many tokens"),
-        ("5001", "at most 5,000"),
-    ],
-)
-def test_bad_top_up_amounts_are_refused_and_write_nothing(client, funded, amount, message):
-    transfers = Transfer.objects.count()
-    response = client.post(reverse("learners:wallet"), {"amount_tokens": amount, "form_token": TOKEN})
-    assert response.status_code == 400
-    assert message in response.content.decode()
-    assert Transfer.objects.count() == transfers and balance(funded) == 500
-
-
-def test_top_up_without_its_form_token_is_refused(client, funded):
-    response = client.post(reverse("learners:wallet"), {"amount_tokens": "10"})
-    assert response.status_code == 400 and "expired" in response.content.decode()
-    response = client.post(reverse("learners:wallet"), {"amount_tokens": "10", "form_token": "x' OR 1"})
-    assert response.status_code == 400
-    assert balance(funded) == 500
-
-
-def test_htmx_top_up_errors_come_back_as_the_form_fragment(client, funded):
-    response = client.post(
-        reverse("learners:wallet"), {"amount_tokens": "0", "form_token": TOKEN}, HTTP_HX_REQUEST="true"
-    )
-    assert response.status_code == 200
-    body = response.content.decode()
-    assert body.lstrip().startswith('<form id="top-up-form"') and "at least 1 token" in body
-    ok = client.post(
-        reverse("learners:wallet"), {"amount_tokens": "7", "form_token": TOKEN}, HTTP_HX_REQUEST="true"
-    )
-    assert ok["HX-Redirect"] == reverse("learners:wallet") and balance(funded) == 507
 
 
 # --- catalog -------------------------------------------------------------------------------------
@@ -493,12 +428,6 @@ def test_offer_expiry_is_phrased_in_days_then_hours_then_expired():
     assert expires_in(now + timedelta(hours=5, minutes=30), now) == "expires in 5 hours"
     assert expires_in(now + timedelta(minutes=10), now) == "expires in 1 hour"
     assert expires_in(now - timedelta(seconds=1), now) == "expired"
-
-
-@pytest.mark.parametrize(("asked", "prefilled"), [("50", 50), ("0", None), ("abc", None), ("1000001", None)])
-def test_top_up_link_prefills_only_an_amount_the_form_accepts(client, funded, asked, prefilled):
-    response = client.get(reverse("learners:wallet"), {"amount": asked})
-    assert response.context["form"].initial.get("amount_tokens") == prefilled
 
 
 MODEL_REASON = "20% off: at this learner's price sensitivity and a course elasticity of -1.89, it pays."

@@ -5,8 +5,8 @@ import pytest
 from django.urls import reverse
 from rest_framework import serializers
 
-from learners.forms import TopUpForm
-from tests.factories import LearnerFactory
+from learners.forms_payments import CardForm
+from tests.factories import LearnerFactory, TopUpOrderFactory
 from tests.helpers import signed_in
 from tokenecon.api.fields import AsciiFloatField, AsciiIntegerField
 from tokenecon.forms_fields import AsciiIntegerField as AsciiIntegerFormField
@@ -16,26 +16,31 @@ NOT_ASCII = ["１００", "١٠٠", "१००", "1００"]
 TOKEN = "a" * 32
 
 
-@pytest.mark.parametrize("text", NOT_ASCII)
-def test_the_top_up_form_refuses_digits_that_are_not_ascii(text):
-    form = TopUpForm(data={"amount_tokens": text, "form_token": TOKEN})
+FULL_WIDTH_CARD = "４２４２４２４２４２４２４２４２"
+
+
+@pytest.mark.parametrize("text", [FULL_WIDTH_CARD, "４２４２ 4242 4242 4242", "٤٢٤٢424242424242"])
+def test_the_card_form_refuses_digits_that_are_not_ascii(text):
+    form = CardForm(data={"card_number": text})
     assert not form.is_valid()
-    assert form.errors["amount_tokens"] == ["Enter a whole number of tokens, like 250."]
+    assert form.errors["card_number"] == ["Enter the card's 16 digits, like 4242 4242 4242 4242."]
 
 
-def test_the_top_up_form_still_reads_ascii_digits_with_spaces_and_sign():
-    form = TopUpForm(data={"amount_tokens": " 100 ", "form_token": TOKEN})
-    assert form.is_valid() and form.cleaned_data["amount_tokens"] == 100
+def test_the_card_form_still_reads_ascii_digits_with_spaces_and_dashes():
+    form = CardForm(data={"card_number": " 4242 4242-4242 4242 "})
+    assert form.is_valid() and form.cleaned_data["card_number"] == "4242424242424242"
 
 
 @pytest.mark.django_db
-def test_a_full_width_top_up_credits_nothing(client):
+def test_a_full_width_card_number_pays_nothing_and_credits_nothing(client):
     learner = LearnerFactory()
+    order = TopUpOrderFactory(learner=learner)
     response = signed_in(client, learner.user).post(
-        reverse("learners:wallet"), {"amount_tokens": "１００", "form_token": TOKEN}
+        reverse("learners:pay_order", args=[order.pk]), {"card_number": FULL_WIDTH_CARD}
     )
     assert response.status_code == 400
-    assert wallet_of(learner).balance_tokens == 0
+    order.refresh_from_db()
+    assert order.status == "pending" and wallet_of(learner).balance_tokens == 0
 
 
 @pytest.mark.parametrize("text", NOT_ASCII)

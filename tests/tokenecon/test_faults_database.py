@@ -17,10 +17,16 @@ from django.db.backends.signals import connection_created
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import CourseFactory, LearnerFactory, PriceRecommendationFactory, StaffFactory
+from tests.factories import (
+    CourseFactory,
+    LearnerFactory,
+    PriceRecommendationFactory,
+    StaffFactory,
+    TopUpOrderFactory,
+)
 from tests.helpers import api_client_for, signed_in
 from tokenecon.middleware import is_database_unavailable
-from tokenecon.models import Account, Enrollment, Entry, PriceChange, Transfer, WorkerHeartbeat
+from tokenecon.models import Account, Enrollment, Entry, PriceChange, TopUpOrder, Transfer, WorkerHeartbeat
 from tokenecon.services import enrollment as enrollment_service
 from tokenecon.services.accounts import top_up_wallet, wallet_of
 from tokenecon.views import server_error
@@ -141,9 +147,17 @@ def test_a_top_up_on_an_unwritable_database_is_a_503_and_credits_nothing(
     signed_in(client, funded_learner.user)
     before = _ledger_counts()
     with unwritable_database():
-        response = client.post(reverse("learners:wallet"), {"form_token": TOKEN, "amount_tokens": 100})
+        response = client.post(reverse("learners:buy_pack", args=["starter"]), {"form_token": TOKEN})
     _assert_retry_later(response)
-    assert _ledger_counts() == before
+    assert _ledger_counts() == before and not TopUpOrder.objects.exists()
+    order = TopUpOrderFactory(learner=funded_learner)
+    with unwritable_database():
+        response = client.post(
+            reverse("learners:pay_order", args=[order.pk]), {"card_number": "4242424242424242"}
+        )
+    _assert_retry_later(response)
+    order.refresh_from_db()
+    assert _ledger_counts() == before and order.status == "pending"
     assert wallet_of(funded_learner).balance_tokens == 500
 
 

@@ -1,6 +1,7 @@
-"""Top-ups have no payment step yet, so a learner's own top-up is capped per top-up and per 24
-hours (settings), refused with a clear 4xx that writes nothing; operators' funding, the
-simulator and CSV imports are not capped."""
+"""A learner's own top-up is capped per top-up and per 24 hours (settings), refused with a clear
+4xx that writes nothing; operators' funding, the simulator and CSV imports are not capped. The
+portal buys packs through a payment provider: the caps are checked when the order is made,
+before anything is paid (tokenecon.services.payments; more in tests/tokenecon/test_payments.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from learners.forms import TopUpForm
 from tests.factories import LearnerFactory
 from tests.helpers import signed_in
 from tests.ledger_checks import assert_ledger_consistent
 from tokenecon.csv_io import import_csv
 from tokenecon.errors import TopUpLimitExceeded
-from tokenecon.models import Learner, Transfer, TransferKind
+from tokenecon.models import Learner, TopUpOrder, Transfer, TransferKind
 from tokenecon.services.accounts import top_up_wallet, wallet_of
 
 TOKEN = "a" * 32
@@ -80,26 +80,37 @@ def test_operators_funding_and_csv_imports_are_not_capped(db, settings):
     assert wallet_of(Learner.objects.get(external_id="L90001")).balance_tokens == 7_000
 
 
-def test_the_form_takes_its_maximum_from_the_setting(db, settings):
-    settings.TOKEN_TOP_UP_MAX_TOKENS = 750
-    form = TopUpForm({"amount_tokens": "751", "form_token": TOKEN})
-    assert not form.is_valid() and "Buy at most 750 tokens at a time." in form.errors["amount_tokens"]
-    assert 'max="750"' in str(form["amount_tokens"])
-    assert TopUpForm({"amount_tokens": "750", "form_token": TOKEN}).is_valid()
-    assert TopUpForm.new(asked_amount="751", next_url="").initial.get("amount_tokens") is None
-    assert TopUpForm.new(asked_amount="750", next_url="").initial["amount_tokens"] == 750
+def order(client, pack: str, token: str):
+    return client.post(reverse("learners:buy_pack", args=[pack]), {"form_token": token})
 
 
-def test_the_wallet_page_refuses_a_top_up_over_the_daily_cap_with_its_message(client, db):
+def pay(client, response):
+    return client.post(response["Location"].split("?")[0], {"card_number": "4242424242424242"})
+
+
+def test_the_wallet_page_refuses_a_pack_over_the_caps_before_anything_is_paid(client, db):
     learner = LearnerFactory()
     signed_in(client, learner.user)
-    url = reverse("learners:wallet")
-    for i in range(2):
-        assert client.post(url, {"amount_tokens": "1000", "form_token": f"{i:032x}"}).status_code == 302
-    response = client.post(url, {"amount_tokens": "1000", "form_token": "f" * 32})
-    assert response.status_code == 400
-    assert "2,500 tokens in 24 hours; 500 more are possible now" in response.content.decode()
+    for i in range(4):
+        assert pay(client, order(client, "starter", f"{i:032x}")).status_code == 302
     assert wallet_of(learner).balance_tokens == 2_000
-    assert Transfer.objects.filter(kind=TransferKind.TOP_UP).count() == 2
-    too_big = client.post(url, {"amount_tokens": "1001", "form_token": "e" * 32})
-    assert too_big.status_code == 400 and "Buy at most 1,000 tokens at a time." in too_big.content.decode()
+    # The fifth fits exactly; while it awaits payment it counts against the 24 hours.
+    fifth = order(client, "starter", "e" * 32)
+    assert fifth.status_code == 302
+    refused = order(client, "starter", "f" * 32)
+    assert refused.status_code == 400
+    assert (
+        "You can buy at most 2,500 tokens in 24 hours; 0 more are possible now "
+        "(orders awaiting payment count too)." in refused.content.decode()
+    )
+    pay(client, fifth)
+    assert wallet_of(learner).balance_tokens == 2_500
+    again = order(client, "starter", "f" * 32)
+    assert again.status_code == 400 and "0 more are possible now." in again.content.decode()
+    # A pack over the per-top-up cap is refused whatever is left of the day.
+    too_big = order(client, "regular", "d" * 32)
+    assert too_big.status_code == 400
+    assert "A top-up is at most 1,000 tokens; this pack has 1,200." in too_big.content.decode()
+    assert TopUpOrder.objects.count() == 5
+    assert Transfer.objects.filter(kind=TransferKind.TOP_UP).count() == 5
+    assert_ledger_consistent()

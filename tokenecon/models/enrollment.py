@@ -37,6 +37,14 @@ class Enrollment(models.Model):
         related_name="enrollments",
         help_text="The coupon redeemed at purchase, if any",
     )
+    purchase_key = models.CharField(
+        max_length=128,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Idempotency key of a purchase that moved no tokens (a free coupon); a paid purchase's "
+        "key is its transfer's",
+    )
     released_at = models.DateTimeField(
         null=True,
         blank=True,

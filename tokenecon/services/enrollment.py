@@ -6,11 +6,11 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from tokenecon.errors import AlreadyEnrolled, IdempotencyConflict, NotRefundable
+from tokenecon.errors import AlreadyEnrolled, IdempotencyConflict, InvalidAmount, NotRefundable
 from tokenecon.models import (
     Account,
     AccountKind,
@@ -83,13 +83,76 @@ def _purchase_account_ids(*, learner: Learner, course: Course) -> tuple[int, int
     )
 
 
-def _replay_purchase(transfer: Transfer, *, learner: Learner, course: Course) -> Enrollment:
-    enrollment = transfer.enrollment
+def _replay_enrollment(
+    enrollment: Enrollment | None, *, key: str, learner: Learner, course: Course
+) -> Enrollment:
     if enrollment is None or enrollment.learner_id != learner.pk or enrollment.course_id != course.pk:
-        raise IdempotencyConflict(
-            f"Idempotency key {transfer.idempotency_key!r} was already used for another purchase."
-        )
+        raise IdempotencyConflict(f"Idempotency key {key!r} was already used for another purchase.")
     return enrollment
+
+
+def _replay_purchase(transfer: Transfer, *, learner: Learner, course: Course) -> Enrollment:
+    return _replay_enrollment(
+        transfer.enrollment, key=transfer.idempotency_key, learner=learner, course=course
+    )
+
+
+def purchase_replay(*, idempotency_key: str, learner: Learner, course: Course) -> Enrollment | None:
+    """The enrollment an earlier purchase with this key made (a paid one by its transfer, a free
+    one by the enrollment's ``purchase_key``), or None; another learner's or course's purchase
+    under the key is an ``IdempotencyConflict``."""
+    existing = existing_transfer(idempotency_key, kind=TransferKind.PURCHASE)
+    if existing is not None:
+        return _replay_purchase(existing, learner=learner, course=course)
+    free = Enrollment.objects.filter(purchase_key=idempotency_key).first()
+    if free is not None:
+        return _replay_enrollment(free, key=idempotency_key, learner=learner, course=course)
+    return None
+
+
+def _purchase_free(
+    *,
+    learner: Learner,
+    course: Course,
+    idempotency_key: str,
+    discount: Decimal,
+    when: datetime,
+    also: Callable[[Enrollment], None] | None,
+    coupon_id: int | None,
+) -> Enrollment:
+    """A purchase at price 0 (a 100% coupon): the enrollment and ``also`` in one durable
+    transaction, no transfer (no tokens move), nothing pending (released at once). The key is
+    stored on the enrollment (``purchase_key``, unique), so a retry replays it like a paid one."""
+    if not idempotency_key:
+        raise InvalidAmount("An idempotency key is required.")
+    done = purchase_replay(idempotency_key=idempotency_key, learner=learner, course=course)
+    if done is not None:
+        return done
+    try:
+        with transaction.atomic(durable=True):
+            try:
+                enrollment = Enrollment.objects.create(
+                    learner=learner,
+                    course=course,
+                    enrolled_at=when,
+                    list_price_tokens=course.price_tokens,
+                    price_paid_tokens=0,
+                    discount_pct=discount,
+                    coupon_id=coupon_id,
+                    purchase_key=idempotency_key,
+                    released_at=when,
+                )
+            except IntegrityError as exc:
+                # The seat is taken, or a racing retry stored this key first (checked below).
+                raise AlreadyEnrolled(f"Already enrolled in {course.code}.") from exc
+            if also is not None:
+                also(enrollment)
+            return enrollment
+    except AlreadyEnrolled:
+        done = purchase_replay(idempotency_key=idempotency_key, learner=learner, course=course)
+        if done is None:
+            raise
+        return done
 
 
 def purchase_course(
@@ -110,7 +173,7 @@ def purchase_course(
     the platform the commission, and the enrollment is created. Raises ``InsufficientTokens``
     or ``AlreadyEnrolled`` and writes nothing when the purchase cannot happen. ``also`` runs in
     the same transaction after the purchase (redeeming an offer, say); if it raises, nothing
-    happens at all.
+    happens at all. A price of 0 (``paid_tokens=0``, a 100% coupon) enrolls without a transfer.
     """
     when = at or timezone.now()
     discount = Decimal(str(discount_pct))
@@ -119,6 +182,24 @@ def purchase_course(
         if paid_tokens is None
         else paid_tokens
     )
+    if paid < 0 or paid > course.price_tokens:
+        raise InvalidAmount(
+            f"A price of {paid} tokens is outside 0..{course.price_tokens} for {course.code}."
+        )
+    if paid == 0:
+        return _purchase_free(
+            learner=learner,
+            course=course,
+            idempotency_key=idempotency_key,
+            discount=discount,
+            when=when,
+            also=also,
+            coupon_id=coupon_id,
+        )
+    # A key a free purchase stored on its enrollment is replayed (or refused) like a transfer's.
+    free = Enrollment.objects.filter(purchase_key=idempotency_key).first() if idempotency_key else None
+    if free is not None:
+        return _replay_enrollment(free, key=idempotency_key, learner=learner, course=course)
     wallet_id, earnings_id, revenue_id = _purchase_account_ids(learner=learner, course=course)
 
     def write() -> Enrollment:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tokenecon', '0004_teacher_money'),
+        ('tokenecon', '0005_coupon_free_enrollments'),
     ]
 
     operations = [
