@@ -106,3 +106,23 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version} ({self.algorithm}, {self.stage})"
+
+
+class DataQualitySnapshot(models.Model):
+    """One stored run of the data-quality checks (analytics/services/quality_cache.py): the page
+    shows the latest instead of re-running every check on each visit."""
+
+    checked_at = models.DateTimeField(db_index=True)
+    fingerprint = models.CharField(max_length=64, help_text="The checked data's fingerprint")
+    elapsed_s = models.FloatField()
+    score = models.FloatField()
+    report = models.JSONField(help_text="QualityReport.as_dict()")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-checked_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"data quality {self.score} at {self.checked_at:%Y-%m-%d %H:%M:%S}"

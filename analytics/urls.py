@@ -15,4 +15,5 @@ urlpatterns = [
     path("payouts/", views_payouts.payout_queue, name="payout_queue"),
     path("payouts/approve/", views_payouts.approve_payouts, name="approve_payouts"),
     path("payouts/<int:pk>/reject/", views_payouts.reject_payout_view, name="reject_payout"),
+    path("data-quality/rerun/", views_quality.rerun_data_quality, name="rerun_data_quality"),
 ]

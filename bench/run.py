@@ -16,7 +16,9 @@ temporary SQLite database unless said otherwise:
    rate with 8 clients on the same server in another scratch database, as a ratio;
 5. API latency (p50, p95, p99, max) and throughput under locust (headless, another process) at 50
    users with one second of think time against gunicorn with 2 workers on the 1x database, beside
-   the same server's throughput on ``/health/live/`` with no think time (the ceiling).
+   the same server's throughput on ``/health/live/`` with no think time (the ceiling);
+6. the main pages' first hit on a freshly started server and their warm hits, and ``/health/``
+   (bench/bench_pages.py) on the 1x database (``--no-pages`` skips it).
 
 Every load is bounded in time and count and only aimed at 127.0.0.1.
 """
@@ -470,6 +472,9 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=570, help="seconds the whole run aims to stay under")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     parser.add_argument("--multiple", type=int, help="the larger scale to measure (default: what fits)")
+    parser.add_argument(
+        "--no-pages", action="store_true", help="skip the first/warm page hits (bench/bench_pages.py)"
+    )
     args = parser.parse_args()
     if args.child:
         print(json.dumps(CHILDREN[args.child[0]](args.child[1:])))
@@ -500,6 +505,11 @@ def main() -> None:
         print(f"1x: {json.dumps(world)}", flush=True)
         results["api"] = api_load(one, env, users=50, seconds=load_s, ceiling_seconds=ceiling_s)
         print("api: done", flush=True)
+        if not args.no_pages:
+            import bench_pages
+
+            results["pages"] = bench_pages.measure(env, one, warm=3)
+            print("pages: done", flush=True)
 
         # The largest multiple (10, else 5, else 2) whose estimated time fits what is left,
         # estimating from 1x times the multiple (the goal is at most linear); else the simulator
@@ -607,6 +617,11 @@ def print_table(results: dict, *, quick: bool) -> None:
             f"app throughput / ceiling: {api['all'].get('rps', 0.0) / c['rps']:.2f}; "
             "goal: p99 under 150 ms for every endpoint"
         )
+    if results.get("pages"):
+        import bench_pages
+
+        print("\nPages: each first hit on a freshly started gunicorn (one worker), then warm hits")
+        bench_pages.print_table(results["pages"])
 
 
 if __name__ == "__main__":

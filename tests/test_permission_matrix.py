@@ -443,6 +443,14 @@ MATRIX: dict[str, list[Probe]] = {
         api_probe("/api/v1/earnings/", api(*TEACHERS, staff=400)),
         api_probe("/api/v1/earnings/?teacher={teacher.pk}", api("teacher", "staff", other_teacher=404)),
     ],
+    "dashboard/data-quality/rerun/": [
+        Probe(
+            "/dashboard/data-quality/rerun/",
+            page("staff", answer=Redirect("/dashboard/data-quality/")),
+            "post",
+        ),
+        Probe("/dashboard/data-quality/rerun/", roles(405)),
+    ],
 }
 # Django admin, by one rule: staff reach every page (200), everyone else is sent to the admin
 # login. The exceptions are keyed by pattern name, or by route for admin's unnamed patterns.

@@ -15,6 +15,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.db.backends.signals import connection_created
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.factories import (
     CourseFactory,
@@ -25,7 +26,7 @@ from tests.factories import (
 )
 from tests.helpers import api_client_for, signed_in
 from tokenecon.middleware import is_database_unavailable
-from tokenecon.models import Account, Enrollment, Entry, PriceChange, TopUpOrder, Transfer
+from tokenecon.models import Account, Enrollment, Entry, PriceChange, TopUpOrder, Transfer, WorkerHeartbeat
 from tokenecon.services import enrollment as enrollment_service
 from tokenecon.services.accounts import top_up_wallet, wallet_of
 from tokenecon.views import server_error
@@ -191,6 +192,21 @@ def test_health_names_a_database_it_cannot_write_to(client, unwritable_database)
     assert body["database"]["ok"] is False
     assert "not writes" in body["database"]["error"]
     # The probe gives up within about a second, not the 30 s a locked write would wait.
+    assert body["database"]["ms"] < 5000
+
+
+def test_health_names_an_unwritable_database_even_while_a_worker_heartbeat_is_fresh(
+    client, unwritable_database
+):
+    """The worker's heartbeat is recent, but the database check is made on this request: it is
+    never answered from the heartbeat."""
+    now = timezone.now()
+    WorkerHeartbeat.objects.create(hostname="alive@host", pid=1, started_at=now, beat_at=now)
+    with unwritable_database():
+        response = client.get("/health/")
+    assert response.status_code == 503
+    body = response.json()
+    assert "database" in body["failed"] and "not writes" in body["database"]["error"]
     assert body["database"]["ms"] < 5000
 
 

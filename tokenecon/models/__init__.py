@@ -2,6 +2,7 @@
 
 from .catalog import Course, CourseCategory, Difficulty, PriceChange, PriceChangeSource
 from .enrollment import Enrollment, EnrollmentStatus, LearnerActivity
+from .health import WorkerHeartbeat
 from .ledger import TEACHER_KINDS, Account, AccountKind, Entry, Transfer, TransferKind
 from .money import (
     Coupon,
@@ -42,4 +43,5 @@ __all__ = [
     "Teacher",
     "Transfer",
     "TransferKind",
+    "WorkerHeartbeat",
 ]

@@ -1,14 +1,31 @@
-"""Liveness of the database (read and write), the Celery broker and at least one Celery worker."""
+"""Liveness of the database (read and write), the Celery broker and at least one Celery worker.
+
+``/health/`` answers within milliseconds: the database is probed on each call (a SELECT and a
+rolled-back write, both fast, so an unwritable database is reported at once), the broker's
+connection is opened, and the workers are not pinged (a ping waits its whole timeout, about a
+second, on every call): each worker writes its own heartbeat row every ``HEALTH_HEARTBEAT_S``
+seconds from a thread it starts when ready (``start_worker_heartbeat``, connected to Celery's
+``worker_ready`` in tokenecon/apps.py) and deletes it when it stops cleanly; a worker counts as up
+while its last beat is younger than ``HEALTH_WORKER_STALE_S``. A worker that cannot write to the
+database stops beating, so it is reported down too.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from tokenecon.celery import app
+
+logger = logging.getLogger(__name__)
 
 # How long the write probe waits for the database's write lock before calling it unwritable.
 WRITE_PROBE_TIMEOUT_S = 1.0
@@ -131,12 +148,128 @@ def _workers(timeout_s: float) -> dict:
     return {"workers": names}
 
 
-def check_health(*, worker_timeout_s: float = 1.0) -> dict:
+def heartbeat_interval_s() -> float:
+    return float(getattr(settings, "HEALTH_HEARTBEAT_S", 10.0))
+
+
+def worker_stale_s() -> float:
+    return float(getattr(settings, "HEALTH_WORKER_STALE_S", 3 * heartbeat_interval_s()))
+
+
+def beat(*, hostname: str, started_at: datetime, pid: int | None = None) -> None:
+    """Write (or refresh) one worker's heartbeat row."""
+    from tokenecon.models import WorkerHeartbeat
+
+    WorkerHeartbeat.objects.update_or_create(
+        hostname=hostname,
+        defaults={
+            "pid": os.getpid() if pid is None else pid,
+            "started_at": started_at,
+            "beat_at": timezone.now(),
+        },
+    )
+
+
+class _Heart:
+    """The beating thread of this worker process (one per process)."""
+
+    def __init__(self, hostname: str) -> None:
+        self.hostname = hostname
+        self.started_at = timezone.now()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="health-heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            while not self.stopped.wait(heartbeat_interval_s()):
+                try:
+                    beat(hostname=self.hostname, started_at=self.started_at)
+                except Exception:  # noqa: BLE001 - a missed beat is what /health/ reports
+                    logger.warning("worker heartbeat failed", exc_info=True)
+                    thread_connection.close()
+        finally:
+            thread_connection.close()
+
+
+_heart: _Heart | None = None
+
+
+def start_worker_heartbeat(sender=None, **kwargs) -> None:
+    """Celery ``worker_ready``: beat once now (so the worker is visible at once), then every
+    ``HEALTH_HEARTBEAT_S`` seconds from a daemon thread."""
+    global _heart
+    hostname = getattr(sender, "hostname", None) or f"worker@{os.uname().nodename}"
+    if _heart is not None:
+        return
+    _heart = _Heart(hostname)
+    try:
+        beat(hostname=hostname, started_at=_heart.started_at)
+    except Exception:  # noqa: BLE001 - the thread tries again; /health/ reports the silence
+        logger.warning("first worker heartbeat failed", exc_info=True)
+    finally:
+        connection.close()
+    _heart.thread.start()
+
+
+def stop_worker_heartbeat(sender=None, **kwargs) -> None:
+    """Celery ``worker_shutdown``: stop beating and remove the row (a clean stop is not a
+    silent worker)."""
+    global _heart
+    heart, _heart = _heart, None
+    if heart is None:
+        return
+    heart.stopped.set()
+    heart.thread.join(timeout=5)
+    from tokenecon.models import WorkerHeartbeat
+
+    try:
+        WorkerHeartbeat.objects.filter(hostname=heart.hostname).delete()
+    except Exception:  # noqa: BLE001 - the row then goes stale and reads as down
+        logger.warning("could not remove the worker heartbeat", exc_info=True)
+    finally:
+        connection.close()
+
+
+def _workers_from_heartbeats() -> dict:
+    from tokenecon.models import WorkerHeartbeat
+
+    now = timezone.now()
+    stale_s = worker_stale_s()
+    rows = list(WorkerHeartbeat.objects.order_by("hostname").values("hostname", "beat_at"))
+    alive = [r["hostname"] for r in rows if r["beat_at"] >= now - timedelta(seconds=stale_s)]
+    if not alive:
+        if rows:
+            latest = max(r["beat_at"] for r in rows)
+            raise RuntimeError(
+                f"no Celery worker has beaten within {stale_s:.0f} s "
+                f"(the last heartbeat was {(now - latest).total_seconds():.0f} s ago)"
+            )
+        raise RuntimeError("no Celery worker heartbeat (no worker has started, or all stopped)")
+    last = max(r["beat_at"] for r in rows if r["hostname"] in alive)
+    return {
+        "workers": alive,
+        "last_heartbeat_s_ago": round((now - last).total_seconds(), 1),
+        "stale_after_s": stale_s,
+    }
+
+
+def check_health(*, ping_workers: bool = False, worker_timeout_s: float = 1.0) -> dict:
+    """The database, broker and worker checks. Workers are judged by their heartbeat rows;
+    ``ping_workers=True`` pings them through the broker instead (slow: waits the timeout)."""
     database = _timed(_database)
     broker = _timed(_broker)
-    worker = (
-        _timed(lambda: _workers(worker_timeout_s)) if broker["ok"] else {"ok": False, "error": "broker down"}
-    )
+    if ping_workers:
+        worker = (
+            _timed(lambda: _workers(worker_timeout_s))
+            if broker["ok"]
+            else {"ok": False, "error": "broker down"}
+        )
+    else:
+        # Read even when the database failed its write probe: a read-only database still shows
+        # the heartbeats, which stop there since workers cannot write them.
+        worker = _timed(_workers_from_heartbeats)
     checks = {"database": database, "broker": broker, "worker": worker}
     failed = [name for name, check in checks.items() if not check["ok"]]
     return {"status": "degraded" if failed else "ok", "failed": failed, **checks}

@@ -325,3 +325,16 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_str("EMAIL_USE_TLS", "0") == "1"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Token Economy <no-reply@localhost>")
+
+# --- Health (/health/): worker heartbeats instead of pings ---------------------------------------
+# Each Celery worker writes its heartbeat row this often; /health/ counts a worker as up while its
+# last beat is younger than HEALTH_WORKER_STALE_S (three missed beats by default).
+HEALTH_HEARTBEAT_S = float(env_str("HEALTH_HEARTBEAT_S", "10"))
+HEALTH_WORKER_STALE_S = float(env_str("HEALTH_WORKER_STALE_S", str(3 * HEALTH_HEARTBEAT_S)))
+
+# --- Start-up warm-up (tokenecon/wsgi.py) ---------------------------------------------------------
+# What web processes load before serving (URLconf, templates, production models, the suggestion
+# state) so first requests are not slow; WARM_UP_AT_START=0 (or empty) skips it.
+WARM_UP_AT_START = env_str("WARM_UP_AT_START", "analytics.services.warmup.warm_up")
+if WARM_UP_AT_START in ("0", "false", "no"):
+    WARM_UP_AT_START = ""
