@@ -26,6 +26,12 @@ from django.template import engines
 from django.urls import NoReverseMatch, get_resolver, reverse
 from django.utils import translation
 
+from analytics.models import ModelVersion
+from analytics.services.registry import load_production_model
+from learners.services.suggestions import suggest_courses
+from tokenecon.models import Learner
+from tokenecon.services.health import check_health
+
 logger = logging.getLogger(__name__)
 
 
@@ -75,9 +81,6 @@ def _templates() -> int:
 
 
 def _models() -> list[str]:
-    from analytics.models import ModelVersion
-    from analytics.services.registry import load_production_model
-
     names = sorted(
         set(ModelVersion.objects.filter(stage=ModelVersion.Stage.PRODUCTION).values_list("name", flat=True))
     )
@@ -87,9 +90,6 @@ def _models() -> list[str]:
 
 
 def _suggestions() -> bool:
-    from learners.services.suggestions import suggest_courses
-    from tokenecon.models import Learner
-
     learner = Learner.objects.order_by("pk").first()
     if learner is None:
         return False
@@ -99,8 +99,6 @@ def _suggestions() -> bool:
 
 def _health() -> str:
     """The first /health/ call opens the broker connection (imports the transport)."""
-    from tokenecon.services.health import check_health
-
     return check_health()["status"]
 
 
