@@ -451,6 +451,21 @@ MATRIX: dict[str, list[Probe]] = {
         ),
         Probe("/dashboard/data-quality/rerun/", roles(405)),
     ],
+    # --- a teacher's own price (issue 15): only the course's teacher; an empty form is a form
+    # error (400); undo with nothing to undo sends the teacher back to the course page.
+    "teacher/courses/<str:code>/price/": [
+        Probe(
+            "/teacher/courses/{course.code}/price/", page("teacher", answer=400, other_teacher=404), "post"
+        ),
+        Probe("/teacher/courses/{course.code}/price/", page("teacher", answer=405, other_teacher=405)),
+    ],
+    "teacher/courses/<str:code>/price/undo/": [
+        Probe(
+            "/teacher/courses/{course.code}/price/undo/",
+            page("teacher", answer=Redirect("/teacher/courses/{course.code}/"), other_teacher=404),
+            "post",
+        )
+    ],
 }
 # Django admin, by one rule: staff reach every page (200), everyone else is sent to the admin
 # login. The exceptions are keyed by pattern name, or by route for admin's unnamed patterns.
