@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -21,6 +21,7 @@ from pricing.models import AdviceRun, PriceRecommendation
 from pricing.services.advice import commission_rate, start_advice_recompute
 from pricing.services.forecasts import course_curve, price_range, what_if_at
 from pricing.services.model_source import production_demand
+from pricing.services.notices import mark_all_notices_read, mark_notice_read, unread_notices
 from pricing.services.price_changes import (
     apply_recommendation,
     apply_recommendations,
@@ -40,6 +41,7 @@ from tokenecon.selectors import teacher_overview
 
 PAGE_SIZE = 50
 REFUSALS_SHOWN = 10
+NOTICES_SHOWN = 20
 
 
 def _visible_course(request, code: str) -> Course:
@@ -69,7 +71,28 @@ def teacher_home(request):
     teacher = request.user.teacher
     context = teacher_overview(teacher=teacher)
     context.update(_course_page(request, selectors.courses_visible_to(request.user).filter(teacher=teacher)))
+    context["notices"] = list(unread_notices(request.user)[:NOTICES_SHOWN])
+    context["notice_count"] = unread_notices(request.user).count()
     return render(request, "pricing/teacher_home.html", context)
+
+
+@role_required("teacher")
+@require_POST
+def notice_read(request, pk: int):
+    """Mark one of the teacher's notices as read; another teacher's notice is a 404."""
+    try:
+        mark_notice_read(user=request.user, notice_id=pk)
+    except TokenEconomyError as exc:
+        raise Http404(str(exc)) from exc
+    return redirect_page(request, reverse("pricing:teacher_home"))
+
+
+@role_required("teacher")
+@require_POST
+def notices_read_all(request):
+    count = mark_all_notices_read(user=request.user)
+    messages.success(request, f"Marked {count} notice{'s' if count != 1 else ''} as read.")
+    return redirect_page(request, reverse("pricing:teacher_home"))
 
 
 @role_required("staff")

@@ -466,6 +466,14 @@ MATRIX: dict[str, list[Probe]] = {
             "post",
         )
     ],
+    # Price notices (issue 15): the world has none, so teachers reach the lookup (404); marking
+    # all read sends teachers home.
+    "teacher/notices/<int:pk>/read/": [
+        Probe("/teacher/notices/999999/read/", page(*TEACHERS, answer=404), "post"),
+    ],
+    "teacher/notices/read-all/": [
+        Probe("/teacher/notices/read-all/", page(*TEACHERS, answer=Redirect("/teacher/")), "post"),
+    ],
 }
 # Django admin, by one rule: staff reach every page (200), everyone else is sent to the admin
 # login. The exceptions are keyed by pattern name, or by route for admin's unnamed patterns.

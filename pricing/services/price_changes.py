@@ -16,6 +16,7 @@ from pricing.errors import NotAdvisable, PricingError
 from pricing.models import PriceRecommendation
 from pricing.selectors import pricing_settings
 from pricing.services.advice import guardrails
+from pricing.services.notices import notify_staff_price_change
 from pricing.services.staleness import stale_refusal
 from tokenecon.errors import TokenEconomyError
 from tokenecon.models import Course, Enrollment, PriceChange, PriceChangeSource
@@ -85,6 +86,7 @@ def apply_recommendation(*, recommendation: PriceRecommendation, user) -> PriceC
             source=PriceChangeSource.RECOMMENDATION,
             note=f"Recommendation {locked.pk} (model v{locked.model_version})",
         )
+        notify_staff_price_change(course=course, change=change, by=user)
         locked.status = PriceRecommendation.Status.APPLIED
         locked.decided_by = user
         locked.decided_at = timezone.now()
