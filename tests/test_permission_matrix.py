@@ -474,6 +474,29 @@ MATRIX: dict[str, list[Probe]] = {
     "teacher/notices/read-all/": [
         Probe("/teacher/notices/read-all/", page(*TEACHERS, answer=Redirect("/teacher/")), "post"),
     ],
+    # Staff "view as" (issue 15): only staff find and start it (a teacher of the world: to the
+    # teacher portal; staff cannot view as staff: 400); stopping only drops a session key.
+    "view-as/": [Probe("/view-as/", page("staff")), Probe("/view-as/?q=x", page("staff"))],
+    "view-as/start/": [
+        Probe(
+            "/view-as/start/",
+            page("staff", answer=Redirect("/teacher/")),
+            "post",
+            {"user": "{teacher.user.pk}", "portal": "teacher"},
+        ),
+        Probe(
+            "/view-as/start/",
+            page("staff", answer=Redirect("/learner/")),
+            "post",
+            {"user": "{learner.user.pk}", "portal": "learner"},
+        ),
+        Probe("/view-as/start/", page("staff", answer=400), "post"),
+        Probe("/view-as/start/", page("staff", answer=405)),
+    ],
+    "view-as/stop/": [
+        Probe("/view-as/stop/", roles(Redirect("/"), anonymous=LOGIN), "post"),
+        Probe("/view-as/stop/", roles(405)),
+    ],
 }
 # Django admin, by one rule: staff reach every page (200), everyone else is sent to the admin
 # login. The exceptions are keyed by pattern name, or by route for admin's unnamed patterns.
