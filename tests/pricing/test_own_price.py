@@ -152,3 +152,24 @@ def test_another_teacher_and_staff_cannot_set_the_price(client, course):
     client.logout()
     assert signed_in(client, StaffFactory()).post(url, {"price": 110, "confirm": "1"}).status_code == 403
     assert Course.objects.get(pk=course.pk).price_tokens == 100
+
+
+@pytest.fixture(scope="module")
+def trained_world(django_db_setup, django_db_blocker):
+    from tests.pricing.db_world import trained_world as priced_world
+
+    with django_db_blocker.unblock(), priced_world(seed=3) as run:
+        yield run
+
+
+def test_the_slider_offers_its_price_to_the_owner_only(client, trained_world):
+    course = Course.objects.filter(teacher__isnull=False).order_by("code").first()
+    url = reverse("pricing:course_what_if", args=[course.code])
+    price = course.price_tokens + 1
+    fragment = signed_in(client, course.teacher.user).get(url, {"price": price}, HTTP_HX_REQUEST="true")
+    assert fragment.status_code == 200
+    body = fragment.content.decode()
+    assert 'data-testid="apply-slider-price"' in body and f'name="price" value="{price}"' in body
+    client.logout()
+    staff = signed_in(client, StaffFactory()).get(url, {"price": price}, HTTP_HX_REQUEST="true")
+    assert 'data-testid="apply-slider-price"' not in staff.content.decode()
