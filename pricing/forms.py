@@ -26,3 +26,23 @@ class BulkDecisionForm(forms.Form):
         self.fields["recommendation"].choices = [
             (str(pk), str(pk)) for pk in self.data.getlist("recommendation") if pk.isdigit()
         ]
+
+
+class OwnPriceForm(forms.Form):
+    """A teacher's own price for their course: asked, then confirmed (``confirm``) on a page that
+    states the old and the new price. Today's guardrails are checked by the service."""
+
+    price = forms.IntegerField(
+        min_value=settings.TOKEN_PRICE_MIN,
+        max_value=settings.TOKEN_PRICE_MAX,
+        error_messages={
+            "required": "Say the new price: a whole number of tokens.",
+            "invalid": "The price must be a whole number of tokens.",
+            "min_value": f"The price must be at least the platform minimum of {settings.TOKEN_PRICE_MIN} "
+            "tokens.",
+            "max_value": f"The price must be at most the platform maximum of {settings.TOKEN_PRICE_MAX} "
+            "tokens.",
+        },
+    )
+    from_slider = forms.BooleanField(required=False)
+    confirm = forms.BooleanField(required=False)

@@ -169,3 +169,24 @@ class AdviceRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class PriceNotice(models.Model):
+    """An in-app notice to a teacher: staff changed the price of one of their courses (advice
+    applied, one by one or in bulk). Shown on the teacher's home until marked as read."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="price_notices")
+    course = models.ForeignKey("tokenecon.Course", on_delete=models.CASCADE, related_name="+")
+    price_change = models.ForeignKey(
+        "tokenecon.PriceChange", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.text

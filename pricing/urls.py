@@ -20,4 +20,8 @@ urlpatterns = [
     path("coupons/", views_coupons.coupons, name="coupons"),
     path("coupons/new/", views_coupons.coupon_new, name="coupon_new"),
     path("coupons/<int:pk>/deactivate/", views_coupons.coupon_deactivate, name="coupon_deactivate"),
+    path("courses/<str:code>/price/", views.course_set_price, name="course_set_price"),
+    path("courses/<str:code>/price/undo/", views.course_undo_price, name="course_undo_price"),
+    path("notices/<int:pk>/read/", views.notice_read, name="notice_read"),
+    path("notices/read-all/", views.notices_read_all, name="notices_read_all"),
 ]

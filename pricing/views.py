@@ -6,21 +6,32 @@ get 403."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from pricing import selectors
 from pricing.charts import curve_figures
-from pricing.forms import BulkDecisionForm, DecisionForm, WhatIfForm
+from pricing.forms import BulkDecisionForm, DecisionForm, OwnPriceForm, WhatIfForm
 from pricing.models import AdviceRun, PriceRecommendation
 from pricing.services.advice import commission_rate, start_advice_recompute
 from pricing.services.forecasts import course_curve, price_range, what_if_at
 from pricing.services.model_source import production_demand
-from pricing.services.price_changes import apply_recommendation, apply_recommendations, dismiss_recommendation
+from pricing.services.notices import mark_all_notices_read, mark_notice_read, unread_notices
+from pricing.services.price_changes import (
+    apply_recommendation,
+    apply_recommendations,
+    dismiss_recommendation,
+    own_price_bounds,
+    own_price_refusal,
+    set_own_price,
+    undo_own_price,
+    undoable_change,
+)
 from pricing.services.staleness import advice_freshness, stale_price_moves_count
 from tokenecon.errors import TokenEconomyError
 from tokenecon.htmx import redirect_page, render_page, wants_fragment
@@ -30,6 +41,7 @@ from tokenecon.selectors import teacher_overview
 
 PAGE_SIZE = 50
 REFUSALS_SHOWN = 10
+NOTICES_SHOWN = 20
 
 
 def _visible_course(request, code: str) -> Course:
@@ -59,7 +71,28 @@ def teacher_home(request):
     teacher = request.user.teacher
     context = teacher_overview(teacher=teacher)
     context.update(_course_page(request, selectors.courses_visible_to(request.user).filter(teacher=teacher)))
+    context["notices"] = list(unread_notices(request.user)[:NOTICES_SHOWN])
+    context["notice_count"] = unread_notices(request.user).count()
     return render(request, "pricing/teacher_home.html", context)
+
+
+@role_required("teacher")
+@require_POST
+def notice_read(request, pk: int):
+    """Mark one of the teacher's notices as read; another teacher's notice is a 404."""
+    try:
+        mark_notice_read(user=request.user, notice_id=pk)
+    except TokenEconomyError as exc:
+        raise Http404(str(exc)) from exc
+    return redirect_page(request, reverse("pricing:teacher_home"))
+
+
+@role_required("teacher")
+@require_POST
+def notices_read_all(request):
+    count = mark_all_notices_read(user=request.user)
+    messages.success(request, f"Marked {count} notice{'s' if count != 1 else ''} as read.")
+    return redirect_page(request, reverse("pricing:teacher_home"))
 
 
 @role_required("staff")
@@ -93,7 +126,23 @@ def apply_selected_recommendations(request):
     return redirect_page(request, staff_list)
 
 
-def _course_page_context(course: Course, *, asked_price: int | None) -> dict:
+def _own_price_context(request, course: Course, form: OwnPriceForm | None = None) -> dict:
+    """The teacher's own-price form, today's guardrails and the undo of their last change (only
+    for the course's own teacher; staff decide through advice)."""
+    if course.teacher.user_id != request.user.pk:
+        return {"is_owner": False}
+    undo, undo_refusal = undoable_change(course, request.user)
+    return {
+        "is_owner": True,
+        "own_price_form": form or OwnPriceForm(initial={"price": course.price_tokens}),
+        "own_bounds": own_price_bounds(course),
+        "undo_change": undo,
+        "undo_refusal": undo_refusal,
+        "undo_hours": settings.PRICE_UNDO_HOURS,
+    }
+
+
+def _course_page_context(course: Course, *, asked_price: int | None, request=None) -> dict:
     """The course page: advice, history, the curves and the slider at ``asked_price`` (today's
     price when None); without a production model that knows the course, ``model_error`` says so."""
     advice = selectors.pending_recommendation(course=course)
@@ -124,6 +173,8 @@ def _course_page_context(course: Course, *, asked_price: int | None) -> dict:
         context["model"] = demand
     except TokenEconomyError as exc:  # no production model yet, or none that knows this course
         context["model_error"] = str(exc)
+    if request is not None:
+        context.update(_own_price_context(request, course))
     return context
 
 
@@ -133,7 +184,8 @@ def course_detail(request, code: str):
     course = _visible_course(request, code)
     asked = WhatIfForm(request.GET)
     price = asked.cleaned_data["price"] if "price" in request.GET and asked.is_valid() else None
-    return render(request, "pricing/course_detail.html", _course_page_context(course, asked_price=price))
+    context = _course_page_context(course, asked_price=price, request=request)
+    return render(request, "pricing/course_detail.html", context)
 
 
 @role_required("teacher", "staff")
@@ -148,7 +200,7 @@ def course_what_if(request, code: str):
     status = 200 if valid else 400
     if wants_fragment(request):
         # The slider asks on every move: only its figures, not the page's curves.
-        context = {"course": course, "form": form}
+        context = {"course": course, "form": form, "is_owner": course.teacher.user_id == request.user.pk}
         if valid:
             try:
                 context["what_if"] = what_if_at(course=course, price=price)
@@ -156,7 +208,7 @@ def course_what_if(request, code: str):
                 context["model_error"] = str(exc)
                 status = 503
     else:
-        context = _course_page_context(course, asked_price=price)
+        context = _course_page_context(course, asked_price=price, request=request)
         if not valid:
             context.update(form=form, what_if=None)  # the what-if box shows the form's error
     return render_page(
@@ -215,3 +267,72 @@ def advice_run_status(request, run_id: int):
     return render_page(
         request, "pricing/advice_run.html", {"run": run}, fragment="pricing/partials/advice_run.html"
     )
+
+
+def _own_course(request, code: str) -> Course:
+    # Only the teacher's own courses; another teacher's is answered like a missing one.
+    return get_object_or_404(Course.objects.select_related("teacher"), code=code, teacher__user=request.user)
+
+
+@role_required("teacher")
+@require_POST
+def course_set_price(request, code: str):
+    """A teacher sets their own price (typed, or the slider's): first a page confirming old → new,
+    then the change; a price outside today's guardrails is a form error naming the guardrail."""
+    course = _own_course(request, code)
+    form = OwnPriceForm(request.POST)
+    refusal = ""
+    if form.is_valid():
+        price = form.cleaned_data["price"]
+        refusal = own_price_refusal(course, price)
+        if refusal:
+            form.add_error("price", refusal)
+    if not form.is_valid():
+        context = _course_page_context(course, asked_price=None, request=request)
+        context["own_price_form"] = form
+        return render(request, "pricing/course_detail.html", context, status=400)
+    if not form.cleaned_data["confirm"]:
+        context = {
+            "course": course,
+            "new_price": price,
+            "from_slider": form.cleaned_data["from_slider"],
+            "undo_hours": settings.PRICE_UNDO_HOURS,
+        }
+        return render(request, "pricing/own_price_confirm.html", context)
+    old = course.price_tokens
+    try:
+        set_own_price(
+            course=course,
+            new_price_tokens=price,
+            user=request.user,
+            from_slider=form.cleaned_data["from_slider"],
+        )
+    except TokenEconomyError as exc:  # the price moved since the confirmation page, say
+        form.add_error("price", str(exc))
+        context = _course_page_context(course, asked_price=None, request=request)
+        context["own_price_form"] = form
+        return render(request, "pricing/course_detail.html", context, status=400)
+    messages.success(
+        request,
+        f"{course.code} now costs {price} tokens (was {old}). You can undo this for "
+        f"{settings.PRICE_UNDO_HOURS} hours, until a learner buys at the new price.",
+    )
+    return redirect_page(request, reverse("pricing:course_detail", args=[course.code]))
+
+
+@role_required("teacher")
+@require_POST
+def course_undo_price(request, code: str):
+    """Undo the teacher's last own change of the course (recorded as a price change too)."""
+    course = _own_course(request, code)
+    try:
+        change = undo_own_price(course=course, user=request.user)
+    except TokenEconomyError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Undone: {course.code} costs {change.new_price_tokens} tokens again "
+            f"(was {change.old_price_tokens}).",
+        )
+    return redirect_page(request, reverse("pricing:course_detail", args=[course.code]))

@@ -451,6 +451,52 @@ MATRIX: dict[str, list[Probe]] = {
         ),
         Probe("/dashboard/data-quality/rerun/", roles(405)),
     ],
+    # --- a teacher's own price (issue 15): only the course's teacher; an empty form is a form
+    # error (400); undo with nothing to undo sends the teacher back to the course page.
+    "teacher/courses/<str:code>/price/": [
+        Probe(
+            "/teacher/courses/{course.code}/price/", page("teacher", answer=400, other_teacher=404), "post"
+        ),
+        Probe("/teacher/courses/{course.code}/price/", page("teacher", answer=405, other_teacher=405)),
+    ],
+    "teacher/courses/<str:code>/price/undo/": [
+        Probe(
+            "/teacher/courses/{course.code}/price/undo/",
+            page("teacher", answer=Redirect("/teacher/courses/{course.code}/"), other_teacher=404),
+            "post",
+        )
+    ],
+    # Price notices (issue 15): the world has none, so teachers reach the lookup (404); marking
+    # all read sends teachers home.
+    "teacher/notices/<int:pk>/read/": [
+        Probe("/teacher/notices/999999/read/", page(*TEACHERS, answer=404), "post"),
+    ],
+    "teacher/notices/read-all/": [
+        Probe("/teacher/notices/read-all/", page(*TEACHERS, answer=Redirect("/teacher/")), "post"),
+    ],
+    # Staff "view as" (issue 15): only staff find and start it (a teacher of the world: to the
+    # teacher portal; staff cannot view as staff: 400); stopping only drops a session key.
+    "view-as/": [Probe("/view-as/", page("staff")), Probe("/view-as/?q=x", page("staff"))],
+    "view-as/start/": [
+        Probe(
+            "/view-as/start/",
+            page("staff", answer=Redirect("/teacher/")),
+            "post",
+            {"user": "{teacher.user.pk}", "portal": "teacher"},
+        ),
+        Probe(
+            "/view-as/start/",
+            page("staff", answer=Redirect("/learner/")),
+            "post",
+            {"user": "{learner.user.pk}", "portal": "learner"},
+        ),
+        Probe("/view-as/start/", page("staff", answer=400), "post"),
+        Probe("/view-as/start/", page("staff", answer=405)),
+    ],
+    "view-as/stop/": [
+        Probe("/view-as/stop/", roles(Redirect("/"), anonymous=LOGIN), "post"),
+        Probe("/view-as/stop/", roles(405)),
+    ],
 }
 # Django admin, by one rule: staff reach every page (200), everyone else is sent to the admin
 # login. The exceptions are keyed by pattern name, or by route for admin's unnamed patterns.

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from tokenecon import views
+from tokenecon import view_as, views
 from tokenecon.payments import views as payment_views
 
 handler500 = "tokenecon.views.server_error"
@@ -41,4 +41,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     # Stripe calls it with signed events (no login, no CSRF token): tokenecon/payments/views.py.
     path("payments/stripe/webhook/", payment_views.stripe_webhook, name="stripe_webhook"),
+    # Staff "view as" a teacher or learner, read-only (tokenecon/view_as.py).
+    path("view-as/", view_as.view_as_pick, name="view_as_pick"),
+    path("view-as/start/", view_as.view_as_start, name="view_as_start"),
+    path("view-as/stop/", view_as.view_as_stop, name="view_as_stop"),
 ]

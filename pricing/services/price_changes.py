@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import numpy as np
 from django.conf import settings
@@ -13,10 +14,12 @@ from django.utils import timezone
 
 from pricing.errors import NotAdvisable, PricingError
 from pricing.models import PriceRecommendation
+from pricing.selectors import pricing_settings
 from pricing.services.advice import guardrails
+from pricing.services.notices import notify_staff_price_change
 from pricing.services.staleness import stale_refusal
 from tokenecon.errors import TokenEconomyError
-from tokenecon.models import Course, PriceChange, PriceChangeSource
+from tokenecon.models import Course, Enrollment, PriceChange, PriceChangeSource
 
 NO_SUCH_RECOMMENDATION = "No such recommendation."
 
@@ -83,6 +86,7 @@ def apply_recommendation(*, recommendation: PriceRecommendation, user) -> PriceC
             source=PriceChangeSource.RECOMMENDATION,
             note=f"Recommendation {locked.pk} (model v{locked.model_version})",
         )
+        notify_staff_price_change(course=course, change=change, by=user)
         locked.status = PriceRecommendation.Status.APPLIED
         locked.decided_by = user
         locked.decided_at = timezone.now()
@@ -161,3 +165,136 @@ def _decide_each(
         else:
             decisions.append(Decision(pk, recommendation, price_change=change))
     return decisions
+
+
+# --- a teacher's own price (issue 15) -----------------------------------------------------------
+
+OWN_PRICE_NOTE = "Set by the teacher"
+SLIDER_NOTE = "Set by the teacher from the what-if slider"
+UNDO_NOTE_PREFIX = "Undo of price change "
+
+
+@dataclass(frozen=True)
+class OwnPriceBounds:
+    """The prices a teacher may set today, and the guardrail that makes each end."""
+
+    low: int
+    high: int
+    low_reason: str
+    high_reason: str
+
+
+def own_price_bounds(course: Course) -> OwnPriceBounds:
+    """The platform bounds, the teacher's floor and the largest step of the pricing settings
+    (``max_change_pct`` of today's price), as ``Guardrails.bounds`` combines them for advice."""
+    step = float(pricing_settings().max_change_pct)
+    candidates_low = [
+        (settings.TOKEN_PRICE_MIN, f"the platform minimum of {settings.TOKEN_PRICE_MIN} tokens"),
+        (
+            int(np.ceil(course.price_tokens * (1 - step / 100) - 1e-9)),
+            f"the largest step of {step:g}% from today's {course.price_tokens} tokens",
+        ),
+    ]
+    if course.price_floor_tokens:
+        candidates_low.append(
+            (course.price_floor_tokens, f"your floor of {course.price_floor_tokens} tokens")
+        )
+    candidates_high = [
+        (settings.TOKEN_PRICE_MAX, f"the platform maximum of {settings.TOKEN_PRICE_MAX} tokens"),
+        (
+            int(np.floor(course.price_tokens * (1 + step / 100) + 1e-9)),
+            f"the largest step of {step:g}% from today's {course.price_tokens} tokens",
+        ),
+    ]
+    low, low_reason = max(candidates_low, key=lambda c: c[0])
+    high, high_reason = min(candidates_high, key=lambda c: c[0])
+    if high < low:  # a floor above the allowed step wins: the floor is the teacher's
+        high, high_reason = low, low_reason
+    return OwnPriceBounds(low=low, high=high, low_reason=low_reason, high_reason=high_reason)
+
+
+def own_price_refusal(course: Course, new_price_tokens: int) -> str:
+    """Why the teacher may not set ``new_price_tokens`` today (the guardrail named), or ``""``."""
+    if new_price_tokens == course.price_tokens:
+        return f"{course.code} already costs {course.price_tokens} tokens."
+    bounds = own_price_bounds(course)
+    if new_price_tokens < bounds.low:
+        return (
+            f"{new_price_tokens} tokens is under {bounds.low_reason}: the lowest price today is {bounds.low}."
+        )
+    if new_price_tokens > bounds.high:
+        return (
+            f"{new_price_tokens} tokens is over {bounds.high_reason}: "
+            f"the highest price today is {bounds.high}."
+        )
+    return ""
+
+
+def set_own_price(*, course: Course, new_price_tokens: int, user, from_slider: bool = False) -> PriceChange:
+    """The course's teacher sets its price inside today's guardrails; recorded as a manual change."""
+    with transaction.atomic():
+        locked = Course.objects.select_for_update().select_related("teacher").get(pk=course.pk)
+        if locked.teacher.user_id != user.pk:
+            raise PricingError("Only the course's teacher sets its price here.")
+        refusal = own_price_refusal(locked, new_price_tokens)
+        if refusal:
+            raise PricingError(refusal)
+        change = set_course_price(
+            course=locked,
+            new_price_tokens=new_price_tokens,
+            approved_by=user,
+            source=PriceChangeSource.MANUAL,
+            note=SLIDER_NOTE if from_slider else OWN_PRICE_NOTE,
+        )
+    course.price_tokens = new_price_tokens
+    return change
+
+
+def undoable_change(course: Course, user, *, now=None) -> tuple[PriceChange | None, str]:
+    """The teacher's last change of the course that an undo would reverse, or None and why not.
+
+    The rule: the course's latest price change is one the teacher made themselves (not an undo),
+    less than ``PRICE_UNDO_HOURS`` ago, and no learner has bought the course since."""
+    now = now or timezone.now()
+    last = PriceChange.objects.filter(course=course).order_by("-effective_at", "-pk").first()
+    if (
+        last is None
+        or last.source != PriceChangeSource.MANUAL
+        or last.approved_by_id != user.pk
+        or last.note.startswith(UNDO_NOTE_PREFIX)
+        or last.old_price_tokens is None
+    ):
+        return None, "There is no price change of yours to undo: the course's last change was not yours."
+    if now - last.effective_at > timedelta(hours=settings.PRICE_UNDO_HOURS):
+        return (
+            None,
+            f"Your last change is more than {settings.PRICE_UNDO_HOURS} hours old; "
+            "set the price again instead.",
+        )
+    if Enrollment.objects.filter(course=course, enrolled_at__gte=last.effective_at).exists():
+        return None, (
+            f"A learner has bought {course.code} at {last.new_price_tokens} tokens since your change, "
+            "so it cannot be undone; set the price again instead."
+        )
+    return last, ""
+
+
+def undo_own_price(*, course: Course, user) -> PriceChange:
+    """Restore the price before the teacher's last change, recorded as a price change too (the
+    platform bounds and the floor still hold; the step limit does not, it returns to a known price)."""
+    with transaction.atomic():
+        locked = Course.objects.select_for_update().select_related("teacher").get(pk=course.pk)
+        if locked.teacher.user_id != user.pk:
+            raise PricingError("Only the course's teacher undoes its price change.")
+        last, refusal = undoable_change(locked, user)
+        if last is None:
+            raise PricingError(refusal)
+        change = set_course_price(
+            course=locked,
+            new_price_tokens=last.old_price_tokens,
+            approved_by=user,
+            source=PriceChangeSource.MANUAL,
+            note=f"{UNDO_NOTE_PREFIX}{last.pk} ({last.old_price_tokens} → {last.new_price_tokens})",
+        )
+    course.price_tokens = change.new_price_tokens
+    return change

@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff "view as" a teacher or learner, read-only (issue 15): after auth and messages.
+    "tokenecon.view_as.ViewAsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -180,6 +182,9 @@ DATA_FRESHNESS_MIN_SHARE = float(env_str("DATA_FRESHNESS_MIN_SHARE", "0.25"))
 DATA_GAP_MIN_DAYS = int(env_str("DATA_GAP_MIN_DAYS", "3"))
 PROMOTION_MIN_HOLDOUT_ROWS = int(env_str("PROMOTION_MIN_HOLDOUT_ROWS", "200"))
 PROMOTION_MIN_HOLDOUT_WEEKS = int(env_str("PROMOTION_MIN_HOLDOUT_WEEKS", "4"))
+# A teacher may undo their own last price change for this many hours, while no learner has bought
+# the course at the new price (issue 15: teachers set their own price).
+PRICE_UNDO_HOURS = int(env_str("PRICE_UNDO_HOURS", "24"))
 
 # --- REST API ----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
