@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pricing import views, views_coupons, views_earnings
+from pricing import views, views_coupons, views_csv, views_earnings
 
 app_name = "pricing"
 urlpatterns = [
@@ -20,4 +20,6 @@ urlpatterns = [
     path("coupons/", views_coupons.coupons, name="coupons"),
     path("coupons/new/", views_coupons.coupon_new, name="coupon_new"),
     path("coupons/<int:pk>/deactivate/", views_coupons.coupon_deactivate, name="coupon_deactivate"),
+    path("courses.csv", views_csv.staff_courses_csv, name="staff_courses_csv"),
+    path("earnings/payouts.csv", views_csv.payouts_csv, name="payouts_csv"),
 ]
