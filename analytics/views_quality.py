@@ -9,13 +9,24 @@ from analytics.services.quality_cache import cached_quality, run_and_store
 from tokenecon.permissions import role_required
 
 
+def _band_label(label: str) -> str:
+    """A stored price band ``"1000-1099"`` written with separators: ``1,000–1,099``."""
+    low, _, high = label.partition("-")
+    try:
+        return f"{int(low):,}–{int(high):,}"
+    except ValueError:
+        return label
+
+
 @role_required("staff")
 def data_quality(request):
     cached = cached_quality()
     report = cached.report
     price = report.distributions["price_tokens"]
     peak = max(price["histogram"].values(), default=0) or 1
-    histogram = [(label, count, round(100 * count / peak)) for label, count in price["histogram"].items()]
+    histogram = [
+        (_band_label(label), count, round(100 * count / peak)) for label, count in price["histogram"].items()
+    ]
     return render(
         request,
         "analytics/data_quality.html",

@@ -34,6 +34,8 @@ class CatalogFilterForm(forms.Form):
     SORTS = [
         ("code", "Code"),
         ("title", "Title"),
+        ("rating", "Top rated"),
+        ("popular", "Most popular"),
         ("price", "Price: low to high"),
         ("-price", "Price: high to low"),
         ("newest", "Newest"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pricing import views, views_coupons, views_earnings
+from pricing import views, views_coupons, views_csv, views_earnings
 
 app_name = "pricing"
 urlpatterns = [
@@ -24,4 +24,6 @@ urlpatterns = [
     path("courses/<str:code>/price/undo/", views.course_undo_price, name="course_undo_price"),
     path("notices/<int:pk>/read/", views.notice_read, name="notice_read"),
     path("notices/read-all/", views.notices_read_all, name="notices_read_all"),
+    path("courses.csv", views_csv.staff_courses_csv, name="staff_courses_csv"),
+    path("earnings/payouts.csv", views_csv.payouts_csv, name="payouts_csv"),
 ]

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from pricing import selectors
 from pricing.charts import curve_figures
 from pricing.forms import BulkDecisionForm, DecisionForm, OwnPriceForm, WhatIfForm
+from pricing.forms_staff import StaffAdviceFilterForm
 from pricing.models import AdviceRun, PriceRecommendation
 from pricing.services.advice import commission_rate, start_advice_recompute
 from pricing.services.forecasts import course_curve, price_range, what_if_at
@@ -97,9 +98,17 @@ def notices_read_all(request):
 
 @role_required("staff")
 def staff_courses(request):
-    """Every course with its advice; staff apply selected advice in bulk or recompute it all."""
-    context = _course_page(request, selectors.courses_visible_to(request.user))
-    context["advice_run"] = context["freshness"].recompute
+    """Every course with its advice, narrowed by the filters (kept in the pager and the CSV link);
+    staff apply selected advice in bulk or recompute it all."""
+    everything = selectors.courses_visible_to(request.user)
+    filters = StaffAdviceFilterForm(request.GET)
+    context = _course_page(request, filters.filter(everything))
+    context.update(
+        advice_run=context["freshness"].recompute,
+        filters=filters,
+        shown_count=context["course_count"],
+        course_count=everything.count(),
+    )
     return render(request, "pricing/staff_courses.html", context)
 
 

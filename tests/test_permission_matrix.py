@@ -497,6 +497,14 @@ MATRIX: dict[str, list[Probe]] = {
         Probe("/view-as/stop/", roles(Redirect("/"), anonymous=LOGIN), "post"),
         Probe("/view-as/stop/", roles(405)),
     ],
+    ],
+    # CSV downloads of the tables shown (issue 15): the staff's price advice (with the page's
+    # filters; a bad one is ignored like on the page) and a teacher's own payout requests.
+    "teacher/courses.csv": [
+        Probe("/teacher/courses.csv", page("staff")),
+        Probe("/teacher/courses.csv?teacher=T-NOBODY&confidence=huge", page("staff")),
+    ],
+    "teacher/earnings/payouts.csv": [Probe("/teacher/earnings/payouts.csv", page(*TEACHERS))],
 }
 # Django admin, by one rule: staff reach every page (200), everyone else is sent to the admin
 # login. The exceptions are keyed by pattern name, or by route for admin's unnamed patterns.

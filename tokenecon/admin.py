@@ -227,6 +227,13 @@ class TransferAdmin(ReadOnlyAdmin):
     inlines = [EntryInline]
     actions = [reverse_selected]
     list_per_page = 50
+    # A "Download as CSV" link keeping the list's filters (tokenecon/admin_csv.py).
+    change_list_template = "admin/tokenecon/transfer/change_list.html"
+
+    def get_urls(self):
+        from tokenecon.admin_csv import transfer_csv_urls
+
+        return transfer_csv_urls(self) + super().get_urls()
 
     def get_queryset(self, request):
         return (

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import Count
 
 from tokenecon.errors import CouponInvalid
-from tokenecon.models import Coupon
+from tokenecon.models import Coupon, CourseCategory
 from tokenecon.services.coupons import (
     EDITABLE,
     coupon_status,
@@ -117,7 +117,7 @@ class CouponAdmin(admin.ModelAdmin):
         if coupon.scope == "teacher":
             return f"All of {coupon.teacher}"
         if coupon.scope == "category":
-            return f"Category {coupon.category}"
+            return f"Category {dict(CourseCategory.choices).get(coupon.category, coupon.category)}"
         return "Every course"
 
     @admin.display(description="Uses / cap", ordering="uses_count")

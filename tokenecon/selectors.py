@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Avg, Count, F, Q, QuerySet, Sum
 
 from tokenecon.models import (
     TEACHER_KINDS,
@@ -45,9 +45,23 @@ def catalog_courses_visible_to(user) -> QuerySet[Course]:
 CATALOG_SORTS = {
     "code": ("code",),
     "title": ("title", "code"),
+    "rating": (F("sort_rating").desc(nulls_last=True), "-sort_ratings", "code"),
+    "popular": ("-sort_learners", "code"),
     "price": ("price_tokens", "code"),
     "-price": ("-price_tokens", "code"),
     "newest": ("-launch_date", "code"),
+}
+
+# What a sort orders by that is not a column: the average rating (unrated courses last, then by
+# how many ratings), and popularity as the enrollments that were not refunded.
+CATALOG_SORT_ANNOTATIONS = {
+    "rating": lambda: {
+        "sort_rating": Avg("enrollments__rating"),
+        "sort_ratings": Count("enrollments__rating"),
+    },
+    "popular": lambda: {
+        "sort_learners": Count("enrollments", filter=~Q(enrollments__status=EnrollmentStatus.REFUNDED)),
+    },
 }
 
 
@@ -80,7 +94,11 @@ def search_courses(
         courses = courses.filter(price_tokens__gte=price_min)
     if price_max is not None:
         courses = courses.filter(price_tokens__lte=price_max)
-    return courses.order_by(*CATALOG_SORTS[sort]) if sort else courses
+    if not sort:
+        return courses
+    if sort in CATALOG_SORT_ANNOTATIONS:
+        courses = courses.annotate(**CATALOG_SORT_ANNOTATIONS[sort]())
+    return courses.order_by(*CATALOG_SORTS[sort])
 
 
 def learners_visible_to(user) -> QuerySet[Learner]:

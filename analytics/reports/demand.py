@@ -9,6 +9,14 @@ from django.template.loader import render_to_string
 
 from analytics.reports.html import figure_html
 from pricing.ml.demand import DemandModel
+from tokenecon.models import CourseCategory
+
+CATEGORY_LABELS = dict(CourseCategory.choices)
+
+
+def category_label(code: str) -> str:
+    """The chart's name for a category code (``test_prep`` -> ``Test preparation``)."""
+    return CATEGORY_LABELS.get(code, code)
 
 
 def elasticity_chart(evaluation: dict) -> go.Figure:
@@ -17,7 +25,7 @@ def elasticity_chart(evaluation: dict) -> go.Figure:
         rows = pd.DataFrame(candidate["intervals"])
         figure.add_trace(
             go.Scatter(
-                x=rows["category"],
+                x=[category_label(c) for c in rows["category"]],
                 y=rows["elasticity"],
                 mode="markers",
                 name=name,
@@ -32,7 +40,7 @@ def elasticity_chart(evaluation: dict) -> go.Figure:
     naive = evaluation.get("naive", {})
     figure.add_trace(
         go.Scatter(
-            x=list(naive),
+            x=[category_label(c) for c in naive],
             y=list(naive.values()),
             mode="markers",
             name="naive (cross-section)",
@@ -43,7 +51,7 @@ def elasticity_chart(evaluation: dict) -> go.Figure:
     if truth:
         figure.add_trace(
             go.Scatter(
-                x=list(truth),
+                x=[category_label(c) for c in truth],
                 y=list(truth.values()),
                 mode="markers",
                 name="truth",
@@ -64,7 +72,11 @@ def truth_scatter(evaluation: dict) -> go.Figure | None:
         cats = [c for c in est if c in truth]
         figure.add_trace(
             go.Scatter(
-                x=[truth[c] for c in cats], y=[est[c] for c in cats], mode="markers", name=name, text=cats
+                x=[truth[c] for c in cats],
+                y=[est[c] for c in cats],
+                mode="markers",
+                name=name,
+                text=[category_label(c) for c in cats],
             )
         )
     low = min(truth.values()) - 0.3
@@ -93,7 +105,9 @@ def demand_curves(final: DemandModel, rows: pd.DataFrame, sample: int = 4) -> go
         frame = pd.DataFrame([row] * len(prices))
         predicted = final.predict_weekly(frame, prices) * 30 / 7
         figure.add_trace(
-            go.Scatter(x=prices, y=predicted, mode="lines", name=f"{row['code']} ({row['category']})")
+            go.Scatter(
+                x=prices, y=predicted, mode="lines", name=f"{row['code']} ({category_label(row['category'])})"
+            )
         )
     figure.update_layout(
         title="Demand curves of the selected model (sample courses)",
