@@ -497,7 +497,6 @@ MATRIX: dict[str, list[Probe]] = {
         Probe("/view-as/stop/", roles(Redirect("/"), anonymous=LOGIN), "post"),
         Probe("/view-as/stop/", roles(405)),
     ],
-    ],
     # CSV downloads of the tables shown (issue 15): the staff's price advice (with the page's
     # filters; a bad one is ignored like on the page) and a teacher's own payout requests.
     "teacher/courses.csv": [
