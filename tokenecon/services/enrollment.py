@@ -196,14 +196,14 @@ def purchase_course(
             also=also,
             coupon_id=coupon_id,
         )
-    # A key a free purchase stored on its enrollment is replayed (or refused) like a transfer's.
-    free = Enrollment.objects.filter(purchase_key=idempotency_key).first() if idempotency_key else None
-    if free is not None:
-        return _replay_enrollment(free, key=idempotency_key, learner=learner, course=course)
+    if not idempotency_key:
+        raise InvalidAmount("An idempotency key is required.")
     wallet_id, earnings_id, revenue_id = _purchase_account_ids(learner=learner, course=course)
 
     def write() -> Enrollment:
-        # No "already enrolled?" read first: the one-live-enrollment constraint answers it.
+        # No "already enrolled?" or "key used?" read first: the enrollment's constraints answer
+        # both. The key is stored on the enrollment (``purchase_key``, unique) as a free purchase
+        # stores it, so a key a free purchase used, or this purchase's retry, is refused here.
         try:
             enrollment = Enrollment.objects.create(
                 learner=learner,
@@ -213,9 +213,10 @@ def purchase_course(
                 price_paid_tokens=paid,
                 discount_pct=discount,
                 coupon_id=coupon_id,
+                purchase_key=idempotency_key,
             )
         except IntegrityError as exc:
-            # A concurrent purchase of the same course won the race for the seat.
+            # The seat or the key is taken (a retry, a concurrent purchase): sorted out below.
             raise AlreadyEnrolled(f"Already enrolled in {course.code}.") from exc
         post_transfer_locked(
             TransferSpec(
@@ -243,18 +244,22 @@ def purchase_course(
         return enrollment
 
     try:
+        # The key is looked up only when an insert refuses it (a purchase made before keys were
+        # stored on paid enrollments still has its transfer's key, which the transfer insert checks).
         return run_idempotent(
             idempotency_key=idempotency_key,
             kind=TransferKind.PURCHASE,
             write=write,
             replay=lambda existing: _replay_purchase(existing, learner=learner, course=course),
+            look_first=False,
         )
     except AlreadyEnrolled:
-        # A retry racing its own first attempt loses the seat, not the key: answer what it wrote.
-        existing = existing_transfer(idempotency_key, kind=TransferKind.PURCHASE)
-        if existing is None:
+        # A retry (of a paid or a free purchase) or a key used for another purchase: answer or
+        # refuse by the key; else the learner owns the course already.
+        done = purchase_replay(idempotency_key=idempotency_key, learner=learner, course=course)
+        if done is None:
             raise
-        return _replay_purchase(existing, learner=learner, course=course)
+        return done
 
 
 def refund_enrollment(*, enrollment: Enrollment, idempotency_key: str, reason: str = "") -> Transfer:
