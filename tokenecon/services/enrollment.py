@@ -6,8 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from tokenecon.errors import AlreadyEnrolled, IdempotencyConflict, InvalidAmount
@@ -17,6 +16,7 @@ from tokenecon.models import (
     Course,
     Enrollment,
     Learner,
+    Teacher,
     Transfer,
     TransferKind,
 )
@@ -64,22 +64,31 @@ def purchase_legs(
 def _purchase_account_ids(*, learner: Learner, course: Course) -> tuple[int, int, int]:
     """The wallet, the teacher's pending earnings and platform revenue account ids in one query
     (each purchase needs all three; one is created only if it does not exist yet). The teacher's
-    share is pending until the refund window has passed (``services.earnings``)."""
-    found = {
-        (kind, owner): pk
-        for pk, kind, owner in Account.objects.filter(
-            Q(kind=AccountKind.LEARNER_WALLET, owner_id=learner.user_id)
-            | Q(kind=AccountKind.TEACHER_PENDING, owner__teacher__id=course.teacher_id)
-            | Q(kind=AccountKind.PLATFORM_REVENUE, owner__isnull=True)
-        ).values_list("pk", "kind", "owner_id")
-    }
-    wallet = found.get((AccountKind.LEARNER_WALLET, learner.user_id)) or wallet_of(learner).pk
-    earnings = next((pk for (kind, _), pk in found.items() if kind == AccountKind.TEACHER_PENDING), None)
-    revenue = found.get((AccountKind.PLATFORM_REVENUE, None))
+    share is pending until the refund window has passed (``services.earnings``). Plain SQL: the
+    ORM spent more time building this query than the database answering it."""
+    quote = connection.ops.quote_name
+    account, teacher = quote(Account._meta.db_table), quote(Teacher._meta.db_table)
+    a_id, a_kind, a_owner = (quote(Account._meta.get_field(f).column) for f in ("id", "kind", "owner"))
+    t_id, t_user = (quote(Teacher._meta.get_field(f).column) for f in ("id", "user"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {a_id}, {a_kind}, {a_owner} FROM {account} WHERE ({a_kind} = %s AND {a_owner} = %s)"
+            f" OR ({a_kind} = %s AND {a_owner} = (SELECT {t_user} FROM {teacher} WHERE {t_id} = %s))"
+            f" OR ({a_kind} = %s AND {a_owner} IS NULL)",
+            [
+                str(AccountKind.LEARNER_WALLET),
+                learner.user_id,
+                str(AccountKind.TEACHER_PENDING),
+                course.teacher_id,
+                str(AccountKind.PLATFORM_REVENUE),
+            ],
+        )
+        found = {kind: pk for pk, kind, _owner in cursor.fetchall()}
     return (
-        wallet,
-        earnings or account_for_user(user_id=course.teacher.user_id, kind=AccountKind.TEACHER_PENDING).pk,
-        revenue or platform_account(AccountKind.PLATFORM_REVENUE).pk,
+        found.get(AccountKind.LEARNER_WALLET) or wallet_of(learner).pk,
+        found.get(AccountKind.TEACHER_PENDING)
+        or account_for_user(user_id=course.teacher.user_id, kind=AccountKind.TEACHER_PENDING).pk,
+        found.get(AccountKind.PLATFORM_REVENUE) or platform_account(AccountKind.PLATFORM_REVENUE).pk,
     )
 
 
