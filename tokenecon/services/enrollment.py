@@ -6,8 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from tokenecon.errors import AlreadyEnrolled, IdempotencyConflict, InvalidAmount
@@ -17,6 +16,7 @@ from tokenecon.models import (
     Course,
     Enrollment,
     Learner,
+    Teacher,
     Transfer,
     TransferKind,
 )
@@ -64,22 +64,31 @@ def purchase_legs(
 def _purchase_account_ids(*, learner: Learner, course: Course) -> tuple[int, int, int]:
     """The wallet, the teacher's pending earnings and platform revenue account ids in one query
     (each purchase needs all three; one is created only if it does not exist yet). The teacher's
-    share is pending until the refund window has passed (``services.earnings``)."""
-    found = {
-        (kind, owner): pk
-        for pk, kind, owner in Account.objects.filter(
-            Q(kind=AccountKind.LEARNER_WALLET, owner_id=learner.user_id)
-            | Q(kind=AccountKind.TEACHER_PENDING, owner__teacher__id=course.teacher_id)
-            | Q(kind=AccountKind.PLATFORM_REVENUE, owner__isnull=True)
-        ).values_list("pk", "kind", "owner_id")
-    }
-    wallet = found.get((AccountKind.LEARNER_WALLET, learner.user_id)) or wallet_of(learner).pk
-    earnings = next((pk for (kind, _), pk in found.items() if kind == AccountKind.TEACHER_PENDING), None)
-    revenue = found.get((AccountKind.PLATFORM_REVENUE, None))
+    share is pending until the refund window has passed (``services.earnings``). Plain SQL: the
+    ORM spent more time building this query than the database answering it."""
+    quote = connection.ops.quote_name
+    account, teacher = quote(Account._meta.db_table), quote(Teacher._meta.db_table)
+    a_id, a_kind, a_owner = (quote(Account._meta.get_field(f).column) for f in ("id", "kind", "owner"))
+    t_id, t_user = (quote(Teacher._meta.get_field(f).column) for f in ("id", "user"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {a_id}, {a_kind}, {a_owner} FROM {account} WHERE ({a_kind} = %s AND {a_owner} = %s)"
+            f" OR ({a_kind} = %s AND {a_owner} = (SELECT {t_user} FROM {teacher} WHERE {t_id} = %s))"
+            f" OR ({a_kind} = %s AND {a_owner} IS NULL)",
+            [
+                str(AccountKind.LEARNER_WALLET),
+                learner.user_id,
+                str(AccountKind.TEACHER_PENDING),
+                course.teacher_id,
+                str(AccountKind.PLATFORM_REVENUE),
+            ],
+        )
+        found = {kind: pk for pk, kind, _owner in cursor.fetchall()}
     return (
-        wallet,
-        earnings or account_for_user(user_id=course.teacher.user_id, kind=AccountKind.TEACHER_PENDING).pk,
-        revenue or platform_account(AccountKind.PLATFORM_REVENUE).pk,
+        found.get(AccountKind.LEARNER_WALLET) or wallet_of(learner).pk,
+        found.get(AccountKind.TEACHER_PENDING)
+        or account_for_user(user_id=course.teacher.user_id, kind=AccountKind.TEACHER_PENDING).pk,
+        found.get(AccountKind.PLATFORM_REVENUE) or platform_account(AccountKind.PLATFORM_REVENUE).pk,
     )
 
 
@@ -196,14 +205,14 @@ def purchase_course(
             also=also,
             coupon_id=coupon_id,
         )
-    # A key a free purchase stored on its enrollment is replayed (or refused) like a transfer's.
-    free = Enrollment.objects.filter(purchase_key=idempotency_key).first() if idempotency_key else None
-    if free is not None:
-        return _replay_enrollment(free, key=idempotency_key, learner=learner, course=course)
+    if not idempotency_key:
+        raise InvalidAmount("An idempotency key is required.")
     wallet_id, earnings_id, revenue_id = _purchase_account_ids(learner=learner, course=course)
 
     def write() -> Enrollment:
-        # No "already enrolled?" read first: the one-live-enrollment constraint answers it.
+        # No "already enrolled?" or "key used?" read first: the enrollment's constraints answer
+        # both. The key is stored on the enrollment (``purchase_key``, unique) as a free purchase
+        # stores it, so a key a free purchase used, or this purchase's retry, is refused here.
         try:
             enrollment = Enrollment.objects.create(
                 learner=learner,
@@ -213,9 +222,10 @@ def purchase_course(
                 price_paid_tokens=paid,
                 discount_pct=discount,
                 coupon_id=coupon_id,
+                purchase_key=idempotency_key,
             )
         except IntegrityError as exc:
-            # A concurrent purchase of the same course won the race for the seat.
+            # The seat or the key is taken (a retry, a concurrent purchase): sorted out below.
             raise AlreadyEnrolled(f"Already enrolled in {course.code}.") from exc
         post_transfer_locked(
             TransferSpec(
@@ -243,18 +253,22 @@ def purchase_course(
         return enrollment
 
     try:
+        # The key is looked up only when an insert refuses it (a purchase made before keys were
+        # stored on paid enrollments still has its transfer's key, which the transfer insert checks).
         return run_idempotent(
             idempotency_key=idempotency_key,
             kind=TransferKind.PURCHASE,
             write=write,
             replay=lambda existing: _replay_purchase(existing, learner=learner, course=course),
+            look_first=False,
         )
     except AlreadyEnrolled:
-        # A retry racing its own first attempt loses the seat, not the key: answer what it wrote.
-        existing = existing_transfer(idempotency_key, kind=TransferKind.PURCHASE)
-        if existing is None:
+        # A retry (of a paid or a free purchase) or a key used for another purchase: answer or
+        # refuse by the key; else the learner owns the course already.
+        done = purchase_replay(idempotency_key=idempotency_key, learner=learner, course=course)
+        if done is None:
             raise
-        return _replay_purchase(existing, learner=learner, course=course)
+        return done
 
 
 def refund_enrollment(*, enrollment: Enrollment, idempotency_key: str, reason: str = "") -> Transfer:

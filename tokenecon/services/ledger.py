@@ -1,13 +1,17 @@
 """Posting balanced transfers to the token ledger.
 
-One transfer (``post_transfer_locked``) writes its transfer and entry rows first and then moves
-each balance with one ``UPDATE ... SET balance = balance + delta`` in primary-key order; a debit
-of an account that may not go negative carries ``WHERE balance >= amount``, and a row count of
-zero aborts the transfer. The UPDATE itself takes the row lock, so two concurrent spends of the
-same tokens cannot both pass, rows are locked in one global order (no deadlocks), and a credited
-row (the one platform revenue account every purchase pays into) is locked only from its UPDATE
-to the commit, never read first. SQLite serialises writers instead. The database check
-constraint on ``Account`` is the last line of defence.
+One transfer (``post_transfer_locked``) writes its transfer and entry rows and moves every
+balance it touches with one UPDATE (``balance = balance + delta`` per row); a debit of an account
+that may not go negative applies only while ``balance >= amount`` (checked per row by the UPDATE
+on the row it locks), and fewer rows updated than legs aborts the transfer. On PostgreSQL that is
+one statement: a data-modifying CTE that inserts the transfer and its entries and updates the
+balances after locking the rows with ``SELECT ... ORDER BY id FOR UPDATE`` inside the statement,
+so the rows are locked in one global order (primary key, as every other locking path here takes
+them: no deadlocks), two concurrent spends of the same tokens cannot both pass, and a credited
+row (the one platform revenue account every purchase pays into) is locked only from that
+statement to the commit, never read first. SQLite serialises writers instead (the transfer, its
+entries and one UPDATE). The database check constraint on ``Account`` is the last line of
+defence.
 
 The bulk path (``post_transfers_bulk``) locks every account it touches with
 ``select_for_update()`` in primary-key order, since it checks running balances in Python.
@@ -22,7 +26,6 @@ from datetime import datetime
 from typing import TypeVar
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
 from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
@@ -103,15 +106,109 @@ def _insufficient_or_unknown(account_id: int, delta: int) -> Exception:
     )
 
 
-def _apply_deltas(deltas: dict[int, int]) -> None:
-    """Move balances in primary-key order; a debit of a non-negative account applies only while
-    the balance covers it (checked by the UPDATE, so no read and no separate lock)."""
-    for account_id, delta in sorted(deltas.items()):
-        rows = Account.objects.filter(pk=account_id)
-        if delta < 0:
-            rows = rows.filter(Q(balance_tokens__gte=-delta) | ~Q(kind__in=NON_NEGATIVE_KINDS))
-        if rows.update(balance_tokens=F("balance_tokens") + delta) != 1:
-            raise _insufficient_or_unknown(account_id, delta)
+def _failed_leg(legs: dict[int, int], moved: Iterable[int]) -> Exception:
+    """The error for the first leg (in primary-key order) whose balance did not move."""
+    missing = sorted(set(legs) - set(moved))
+    return _insufficient_or_unknown(missing[0], legs[missing[0]])
+
+
+def _quoted(model: type, *fields: str) -> tuple[str, ...]:
+    quote = connection.ops.quote_name
+    return (quote(model._meta.db_table), *(quote(model._meta.get_field(f).column) for f in fields))
+
+
+def _post_postgresql(spec: TransferSpec, legs: dict[int, int], created_at: datetime) -> Transfer:
+    """The transfer, its entries and every balance in one statement (one round trip).
+
+    ``locked`` takes the rows' locks in primary-key order (a sort under the lock); the UPDATE
+    touches only rows ``locked`` has returned, so it never waits for a lock itself, and its
+    condition is checked on the newest version of each row (PostgreSQL re-checks an UPDATE's
+    condition on a row changed since the statement began)."""
+    account, a_id, a_kind, a_balance = _quoted(Account, "id", "kind", "balance_tokens")
+    transfer_table, *transfer_cols = _quoted(
+        Transfer, "kind", "idempotency_key", "memo", "created_at", "enrollment", "coupon", "reverses"
+    )
+    entry_table, e_transfer, e_account, e_amount = _quoted(Entry, "transfer", "account", "amount_tokens")
+    t_id = connection.ops.quote_name(Transfer._meta.pk.column)
+    ids = sorted(legs)
+    amounts = [legs[a] for a in ids]
+    sql = f"""
+        WITH locked AS MATERIALIZED (
+            SELECT {a_id} FROM {account} WHERE {a_id} = ANY(%(ids)s::bigint[]) ORDER BY {a_id} FOR UPDATE
+        ), leg AS MATERIALIZED (
+            SELECT * FROM unnest(%(ids)s::bigint[], %(amounts)s::bigint[]) AS leg(account_id, amount)
+        ), moved AS (
+            UPDATE {account} SET {a_balance} = {account}.{a_balance} + leg.amount
+            FROM locked, leg
+            WHERE {account}.{a_id} = locked.{a_id} AND {account}.{a_id} = leg.account_id
+              AND (leg.amount > 0 OR {account}.{a_balance} >= -leg.amount
+                   OR {account}.{a_kind} <> ALL(%(non_negative)s))
+            RETURNING {account}.{a_id}
+        ), transfer AS (
+            INSERT INTO {transfer_table} ({", ".join(transfer_cols)})
+            VALUES (%(kind)s, %(key)s, %(memo)s, %(created_at)s, %(enrollment)s, %(coupon)s, %(reverses)s)
+            RETURNING {t_id}
+        ), entries AS (
+            INSERT INTO {entry_table} ({e_transfer}, {e_account}, {e_amount})
+            SELECT transfer.{t_id}, leg.account_id, leg.amount FROM transfer, leg
+        )
+        SELECT (SELECT {t_id} FROM transfer), ARRAY(SELECT {a_id} FROM moved)
+    """
+    params = {
+        "ids": ids,
+        "amounts": amounts,
+        "non_negative": [str(k) for k in NON_NEGATIVE_KINDS],
+        "kind": spec.kind,
+        "key": spec.idempotency_key,
+        "memo": spec.memo,
+        "created_at": created_at,
+        "enrollment": spec.enrollment_id,
+        "coupon": spec.coupon_id,
+        "reverses": spec.reverses_id,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        transfer_id, moved = cursor.fetchone()
+    if len(moved) != len(legs):
+        raise _failed_leg(legs, moved)
+    transfer = Transfer(
+        pk=transfer_id,
+        kind=spec.kind,
+        idempotency_key=spec.idempotency_key,
+        memo=spec.memo,
+        created_at=created_at,
+        enrollment_id=spec.enrollment_id,
+        reverses_id=spec.reverses_id,
+        coupon_id=spec.coupon_id,
+    )
+    transfer._state.adding = False
+    transfer._state.db = connection.alias
+    return transfer
+
+
+def _apply_deltas(legs: dict[int, int]) -> None:
+    """Every balance in one UPDATE (SQLite, where the writer holds the database lock): each row
+    moves by its delta, a debit of a non-negative account only while the balance covers it."""
+    account, a_id, a_kind, a_balance = _quoted(Account, "id", "kind", "balance_tokens")
+    ids = sorted(legs)
+    cases = " ".join("WHEN %s THEN %s" for _ in ids)
+    debits = [a for a in ids if legs[a] < 0]
+    kinds = ", ".join("%s" for _ in NON_NEGATIVE_KINDS)
+    guard = " AND ".join(f"({a_id} <> %s OR {a_balance} >= %s OR {a_kind} NOT IN ({kinds}))" for _ in debits)
+    sql = (
+        f"UPDATE {account} SET {a_balance} = {a_balance} + CASE {a_id} {cases} END "
+        f"WHERE {a_id} IN ({', '.join('%s' for _ in ids)})"
+        + (f" AND {guard}" if guard else "")
+        + f" RETURNING {a_id}"
+    )
+    params: list = [x for a in ids for x in (a, legs[a])] + ids
+    for a in debits:
+        params += [a, -legs[a], *(str(k) for k in NON_NEGATIVE_KINDS)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        moved = [row[0] for row in cursor.fetchall()]
+    if len(moved) != len(legs):
+        raise _failed_leg(legs, moved)
 
 
 def post_transfer_locked(spec: TransferSpec) -> Transfer:
@@ -120,11 +217,14 @@ def post_transfer_locked(spec: TransferSpec) -> Transfer:
     if not connection.in_atomic_block:
         raise TransactionManagementError("post_transfer_locked runs inside transaction.atomic().")
     legs = _normalise_legs(spec.legs)
+    created_at = spec.created_at or timezone.now()
+    if connection.vendor == "postgresql":
+        return _post_postgresql(spec, legs, created_at)
     transfer = Transfer.objects.create(
         kind=spec.kind,
         idempotency_key=spec.idempotency_key,
         memo=spec.memo,
-        created_at=spec.created_at or timezone.now(),
+        created_at=created_at,
         enrollment_id=spec.enrollment_id,
         reverses_id=spec.reverses_id,
         coupon_id=spec.coupon_id,
@@ -133,7 +233,6 @@ def post_transfer_locked(spec: TransferSpec) -> Transfer:
         Entry(transfer=transfer, account_id=account_id, amount_tokens=amount)
         for account_id, amount in sorted(legs.items())
     )
-    # Last, so the rows stay locked only from here to the commit.
     _apply_deltas(legs)
     return transfer
 
@@ -148,16 +247,23 @@ def existing_transfer(idempotency_key: str, *, kind: str) -> Transfer | None:
 
 
 def run_idempotent(
-    *, idempotency_key: str, kind: str, write: Callable[[], T], replay: Callable[[Transfer], T]
+    *,
+    idempotency_key: str,
+    kind: str,
+    write: Callable[[], T],
+    replay: Callable[[Transfer], T],
+    look_first: bool = True,
 ) -> T:
     """Run ``write`` in a durable transaction once per key; later calls get ``replay(existing)``.
 
     Two racing calls with the same key: the loser's insert hits the unique key, its transaction
-    rolls back whole, and it returns what the winner wrote.
+    rolls back whole, and it returns what the winner wrote. ``look_first=False`` skips the read
+    of the key before writing (one round trip less) for a ``write`` that inserts the key before
+    anything outside the database happens: a used key is then found when its insert is refused.
     """
     if not idempotency_key:
         raise InvalidAmount("An idempotency key is required.")
-    existing = existing_transfer(idempotency_key, kind=kind)
+    existing = existing_transfer(idempotency_key, kind=kind) if look_first else None
     if existing is not None:
         return replay(existing)
     try:
