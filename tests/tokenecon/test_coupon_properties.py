@@ -5,7 +5,6 @@ Random coupon purchases in sequence (kinds, funders, scopes, caps, 100% off, ref
 the ledger's one state machine, ``tests/tokenecon/test_ledger_properties.py``, with the ledger's
 invariants and the coupons' (uses count every redemption within the caps) after every step."""
 
-
 from hypothesis import given
 from hypothesis import strategies as st
 
