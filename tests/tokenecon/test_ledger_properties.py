@@ -366,6 +366,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert again.pk == enrollment_pk
 
     # --- payouts ----------------------------------------------------------------------------
+    @precondition(lambda self: bool(self.teachers_with_earnings()))
     @rule(which=st.integers(0, 1), fraction=st.floats(0.0, 1.5), wait=st.booleans())
     def payout_request(self, which: int, fraction: float, wait: bool) -> None:
         """A request for part, all or more than the available balance (or less than the minimum);
@@ -392,23 +393,28 @@ class LedgerMachine(RuleBasedStateMachine):
         self.payouts.append((payout, which, key))
         note("payout requested")
 
-    def teachers_with_a_payout(self) -> list[int]:
-        """Indexes of the teachers whose available balance reaches the minimum payout."""
+    def teachers_with_earnings(self) -> list[int]:
+        """Indexes of the teachers whose pending + available reach the minimum payout."""
         if not hasattr(self, "teachers"):
             return []
         return [
             index
             for index, teacher in enumerate(self.teachers)
-            if teacher_balances(teacher, release=False).available >= PAYOUT_MINIMUM
+            if (b := teacher_balances(teacher, release=False)).pending + b.available >= PAYOUT_MINIMUM
         ]
 
-    @precondition(lambda self: bool(self.teachers_with_a_payout()))
+    @precondition(lambda self: bool(self.teachers_with_earnings()))
     @rule(data=st.data())
     def payout_request_within_the_balance(self, data) -> None:
-        """A request the teacher can make: between the minimum and all they have available."""
-        which = data.draw(st.sampled_from(self.teachers_with_a_payout()))
+        """The clock moves past the refund window, then a request the teacher can make (between
+        the minimum and all they have available), when what cleared reaches the minimum."""
+        which = data.draw(st.sampled_from(self.teachers_with_earnings()))
         teacher = self.teachers[which]
+        self.now += timedelta(days=15)
+        STATS["enrollments released"] += release_due(now=self.now)
         available = teacher_balances(teacher, release=False).available
+        if available < PAYOUT_MINIMUM:
+            return
         amount = data.draw(st.integers(PAYOUT_MINIMUM, available))
         key = self.key()
         payout = request_payout(teacher=teacher, amount_tokens=amount, idempotency_key=key, at=self.now)
