@@ -128,7 +128,7 @@ def test_coupon_sale_release_payout_and_statement(live_server, browser, people):
     summary = portal.locator("#statement-summary").inner_text().replace("\t", " ")
     assert "Gross sales (paid by learners) 750 tokens" in summary
     assert "Earned (your share of sales) 600 tokens" in summary
-    assert "Paid out -500 tokens" in summary
+    assert "Paid out −500 tokens" in summary
     assert "✓" in portal.get_by_test_id("reconciles").inner_text()
     balances = teacher_balances(teacher)
     assert (balances.pending, balances.available, balances.held, balances.paid) == (0, 100, 0, 500)
