@@ -4,14 +4,13 @@ Runs on SQLite (writers queue at BEGIN IMMEDIATE) and on PostgreSQL, where the c
 and the conditional ``uses_count < max_uses`` UPDATE decide it.
 """
 
-import threading
 from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from tests.factories import CouponFactory, CourseFactory, LearnerFactory, TeacherFactory
+from tests.helpers import run_in_threads
 from tests.ledger_checks import assert_ledger_consistent
 from tokenecon.errors import CouponRefused
 from tokenecon.models import Coupon, Enrollment, Transfer
@@ -19,30 +18,6 @@ from tokenecon.services.accounts import top_up_wallet
 from tokenecon.services.coupons import purchase_with_coupon
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def run_in_threads(count: int, work) -> Counter:
-    barrier = threading.Barrier(count)
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            result = work(index)
-        except Exception as exc:  # noqa: BLE001 - every outcome is counted and asserted below
-            result = type(exc).__name__
-        finally:
-            connection.close()
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 @pytest.mark.parametrize("percent", [Decimal("20"), Decimal("100")], ids=["paid", "free"])
@@ -60,7 +35,7 @@ def test_two_learners_taking_the_last_use_at_once_exactly_one_gets_it(percent):
         )
         return "bought"
 
-    outcomes = run_in_threads(2, buy)
+    outcomes = run_in_threads(buy, 2)
     assert outcomes == Counter({"bought": 1, CouponRefused.__name__: 1}), outcomes
     coupon.refresh_from_db()
     assert coupon.uses_count == 3
@@ -83,7 +58,7 @@ def test_many_learners_racing_for_a_cap_of_three_get_three_uses():
         )
         return "bought"
 
-    outcomes = run_in_threads(6, buy)
+    outcomes = run_in_threads(buy, 6)
     assert outcomes == Counter({"bought": 3, CouponRefused.__name__: 3}), outcomes
     assert Coupon.objects.get(code="THREE").uses_count == 3
     assert Enrollment.objects.count() == 3
@@ -103,7 +78,7 @@ def test_one_learner_racing_two_courses_with_a_once_per_learner_coupon_uses_it_o
         )
         return "bought"
 
-    outcomes = run_in_threads(2, buy)
+    outcomes = run_in_threads(buy, 2)
     assert outcomes == Counter({"bought": 1, CouponRefused.__name__: 1}), outcomes
     assert Coupon.objects.get(code="ONCE").uses_count == 1
     assert_ledger_consistent()

@@ -13,8 +13,8 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import CourseFactory, LearnerFactory, TeacherFactory
+from tests.helpers import THREADS, run_in_threads
 from tests.ledger_checks import assert_ledger_consistent
-from tests.tokenecon.test_ledger_concurrency import THREADS, run_in_threads
 from tokenecon.errors import RefundRefused
 from tokenecon.models import AccountKind, Enrollment, EnrollmentStatus, Entry, Transfer, TransferKind
 from tokenecon.services.accounts import top_up_wallet, wallet_of

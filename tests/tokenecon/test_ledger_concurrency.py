@@ -4,13 +4,12 @@ Runs on whichever database the lane uses; CI runs it on SQLite and again on Post
 it exercises the row locks and conditional updates.
 """
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from tests.factories import CourseFactory, LearnerFactory, TeacherFactory
+from tests.helpers import THREADS, run_in_threads
 from tests.ledger_checks import assert_ledger_consistent
 from tokenecon.errors import InsufficientTokens
 from tokenecon.models import Enrollment, Transfer
@@ -18,32 +17,6 @@ from tokenecon.services.accounts import top_up_wallet, wallet_of
 from tokenecon.services.enrollment import purchase_course
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-THREADS = 8
-
-
-def run_in_threads(work) -> Counter:
-    barrier = threading.Barrier(THREADS)
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            result = work(index)
-        except Exception as exc:  # noqa: BLE001 - every outcome is counted and asserted below
-            result = type(exc).__name__
-        finally:
-            connection.close()
-        with lock:
-            outcomes[result] += 1
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def test_concurrent_purchases_never_spend_the_same_tokens_twice():

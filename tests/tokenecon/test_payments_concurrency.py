@@ -14,8 +14,8 @@ import pytest
 from django.test import override_settings
 
 from tests.factories import LearnerFactory
+from tests.helpers import THREADS, run_in_threads
 from tests.ledger_checks import assert_ledger_consistent
-from tests.tokenecon.test_ledger_concurrency import THREADS, run_in_threads
 from tokenecon.errors import TopUpLimitExceeded
 from tokenecon.models import OrderStatus, PaymentEvent, TopUpOrder, Transfer, TransferKind
 from tokenecon.services.accounts import wallet_of

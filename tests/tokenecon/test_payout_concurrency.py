@@ -4,13 +4,12 @@ CI runs this on SQLite and again on PostgreSQL, where the conditional UPDATE of 
 account and the unique request key are what keep two requests from holding the same tokens.
 """
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from tests.factories import StaffFactory
+from tests.helpers import run_in_threads
 from tests.ledger_checks import assert_ledger_consistent
 from tests.tokenecon.payout_world import AFTER_WINDOW, teacher_with_available
 from tokenecon.errors import PayoutRefused
@@ -19,30 +18,6 @@ from tokenecon.services.earnings import teacher_balances
 from tokenecon.services.payouts import approve_payout, reject_payout, request_payout
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_in_threads(work, threads: int) -> Counter:
-    barrier = threading.Barrier(threads)
-    outcomes: Counter = Counter()
-    lock = threading.Lock()
-
-    def target(index: int) -> None:
-        try:
-            barrier.wait()
-            result = work(index)
-        except Exception as exc:  # noqa: BLE001 - every outcome is counted and asserted below
-            result = type(exc).__name__
-        finally:
-            connection.close()
-        with lock:
-            outcomes[result] += 1
-
-    pool = [threading.Thread(target=target, args=(i,)) for i in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def test_two_requests_that_together_exceed_available_exactly_one_holds():

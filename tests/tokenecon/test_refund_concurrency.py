@@ -11,8 +11,8 @@ from collections import Counter
 import pytest
 
 from tests.factories import CourseFactory, LearnerFactory
+from tests.helpers import THREADS, run_in_threads
 from tests.ledger_checks import assert_ledger_consistent
-from tests.tokenecon.test_ledger_concurrency import THREADS, run_in_threads
 from tokenecon.errors import NotRefundable
 from tokenecon.models import Enrollment, EnrollmentStatus, Transfer, TransferKind
 from tokenecon.services.accounts import top_up_wallet, wallet_of
