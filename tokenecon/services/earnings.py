@@ -24,13 +24,11 @@ from tokenecon.models import (
     EnrollmentStatus,
     Entry,
     Teacher,
-    Transfer,
     TransferKind,
 )
 from tokenecon.services.ledger import (
     TransferSpec,
     account_for_user,
-    post_transfer_locked,
     post_transfers_bulk,
 )
 
@@ -88,52 +86,6 @@ def teacher_balances(teacher: Teacher, *, release: bool = True) -> TeacherBalanc
         earned=sums["earned"] or 0,
         refunded=-(sums["refunded"] or 0),
     )
-
-
-def _teacher_share_pending(enrollment: Enrollment) -> tuple[int, int] | None:
-    """(pending account id, tokens) the enrollment's purchase put in pending, or None."""
-    row = (
-        Entry.objects.filter(
-            transfer__enrollment_id=enrollment.pk,
-            transfer__kind=TransferKind.PURCHASE,
-            account__kind=AccountKind.TEACHER_PENDING,
-        )
-        .values_list("account_id", "amount_tokens")
-        .first()
-    )
-    return row
-
-
-def release_enrollment(enrollment: Enrollment, *, at: datetime | None = None) -> Transfer | None:
-    """Move one enrollment's teacher share from pending to available, once (the key is the
-    enrollment's). Refunded or already released enrollments are left alone; an enrollment with
-    no pending share (a free one, or one bought before pending earnings existed) is only marked."""
-    when = at or timezone.now()
-    with transaction.atomic():
-        locked = Enrollment.objects.select_for_update().filter(pk=enrollment.pk).first()
-        if locked is None or locked.released_at is not None or locked.status == EnrollmentStatus.REFUNDED:
-            return None
-        share = _teacher_share_pending(locked)
-        transfer = None
-        if share is not None:
-            pending_id, tokens = share
-            available_id = account_for_user(
-                user_id=Account.objects.values_list("owner_id", flat=True).get(pk=pending_id),
-                kind=AccountKind.TEACHER_EARNINGS,
-            ).pk
-            transfer = post_transfer_locked(
-                TransferSpec(
-                    kind=TransferKind.RELEASE,
-                    idempotency_key=f"release:{locked.pk}",
-                    legs=((pending_id, -tokens), (available_id, tokens)),
-                    memo=f"Refund window over for enrollment {locked.pk}",
-                    created_at=when,
-                    enrollment_id=locked.pk,
-                )
-            )
-        Enrollment.objects.filter(pk=locked.pk).update(released_at=when)
-        enrollment.released_at = when
-        return transfer
 
 
 def due_for_release(*, now: datetime | None = None, teacher: Teacher | None = None):
