@@ -34,3 +34,11 @@ def browser(monkeypatch):
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def browser_page(browser):
+    """A page with a 15 s default timeout (the journeys' slow steps train models)."""
+    page = browser.new_page()
+    page.set_default_timeout(15_000)
+    return page

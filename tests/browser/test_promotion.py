@@ -22,13 +22,6 @@ PASSWORD = "promotion-pass-123"
 
 
 @pytest.fixture
-def browser_page(browser):
-    page = browser.new_page()
-    page.set_default_timeout(15_000)
-    return page
-
-
-@pytest.fixture
 def registry_world(transactional_db):
     """Committed data for the live server's thread: a world, its model, its advice, and staff."""
     load_synthetic_world(n_courses=60, weeks=30, seed=4)

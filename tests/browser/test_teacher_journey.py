@@ -21,13 +21,6 @@ PASSWORD = "journey-pass-123"
 
 
 @pytest.fixture
-def browser_page(browser):
-    page = browser.new_page()
-    page.set_default_timeout(15_000)
-    return page
-
-
-@pytest.fixture
 def priced_world(transactional_db):
     """Committed data (the live server runs in another thread): a world, a model and advice."""
     load_synthetic_world(n_courses=60, weeks=30, seed=4)
